@@ -1,0 +1,109 @@
+import { join } from 'node:path';
+import type { Board } from '../board/board.js';
+import { SimLine } from '../calls/sim-line.js';
+import { CallService } from '../calls/service.js';
+import type { Line } from '../calls/types.js';
+import type { Config } from '../config/schema.js';
+import { ControlService } from '../control/server.js';
+import { ControlRegistry } from '../control/protocol.js';
+import { EventBus } from '../core/bus.js';
+import { SystemClock, type Clock } from '../core/clock.js';
+import type { BusEvents } from '../core/events.js';
+import type { Logger } from '../core/log.js';
+import { projectRoot } from '../core/paths.js';
+import { ServiceHost, type ServiceReport } from '../core/services.js';
+import { loadUnifont } from '../display/font.js';
+import { PhoneService } from '../phone/service.js';
+import { WebService } from '../web/service.js';
+import { createDrivers, type DriverSet, type SimDrivers } from './drivers.js';
+
+export interface AppOptions {
+  config: Config;
+  board: Board;
+  dataDir: string;
+  log: Logger;
+  /** Defaults to the system clock (trusting wall time per `clock.trustWallTime`). */
+  clock?: Clock;
+  /** Defaults to config.control.socket, $RUNTIME_DIRECTORY/deskline.sock, or <data>/run/deskline.sock. */
+  socketPath?: string;
+}
+
+export interface App {
+  readonly board: Board;
+  readonly bus: EventBus<BusEvents>;
+  readonly drivers: DriverSet;
+  /** The sim board's concrete drivers and line (null on real hardware). */
+  readonly sim: (SimDrivers & { line: SimLine | null }) | null;
+  readonly phone: PhoneService;
+  readonly web: WebService;
+  readonly socketPath: string;
+  start(): Promise<ServiceReport[]>;
+  stop(): Promise<void>;
+  report(): ServiceReport[];
+}
+
+export function controlSocketPath(config: Config, dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (config.control.socket) return config.control.socket;
+  // systemd's RuntimeDirectory=deskline sets RUNTIME_DIRECTORY=/run/deskline
+  if (env.RUNTIME_DIRECTORY) return join(env.RUNTIME_DIRECTORY.split(':')[0], 'deskline.sock');
+  return join(dataDir, 'run', 'deskline.sock');
+}
+
+/** The composition root: the one place that builds concrete drivers from the board file and wires services. */
+export function createApp(options: AppOptions): App {
+  const { config, board, log, dataDir } = options;
+  const trust = config.clock.trustWallTime === 'auto' ? (board.id === 'sim' ? 'always' : 'timesync') : config.clock.trustWallTime;
+  const ownClock = options.clock ? null : new SystemClock(trust);
+  const clock = options.clock ?? ownClock!;
+  const bus = new EventBus<BusEvents>(log.child({ ns: 'bus' }));
+  const { drivers, sim } = createDrivers(board);
+  const control = new ControlRegistry();
+  const socketPath = options.socketPath ?? controlSocketPath(config, dataDir);
+  const current = () => config;
+  const logFor = (ns: string) => log.child({ ns });
+
+  const simLine = sim && config.simLine.enabled
+    ? new SimLine({ clock, settings: () => ({ answerAfterMs: config.simLine.answerAfterMs, busyNumbers: config.simLine.busyNumbers }) })
+    : null;
+  const lines: Line[] = simLine ? [simLine] : [];
+
+  const calls = new CallService({ bus, clock, log: logFor('calls'), lines });
+  const phone = new PhoneService({
+    bus, clock, control, config: current, log: logFor('phone'),
+    keypad: drivers.mcu.keypad, display: drivers.mcu.display, indicators: drivers.mcu.indicators, audioRoute: drivers.mcu.audioRoute,
+    loadFont: () => loadUnifont(config.display.font),
+    calls,
+  });
+  const web = new WebService({
+    bus, board, config: current, log: logFor('web'),
+    sim: sim ? { mcu: sim.mcu, line: simLine } : null,
+    publicDir: join(projectRoot(), 'src', 'web', 'public'),
+  });
+  const host = new ServiceHost({ log: logFor('services'), bus });
+
+  host
+    .add({ name: 'mcu', create: () => ({ start: async () => void (await drivers.mcu.open()), stop: () => drivers.mcu.close() }) })
+    .add({ name: 'control', create: () => new ControlService({ log: logFor('control'), control, socketPath }) })
+    .add({ name: 'calls', create: () => calls })
+    .add({ name: 'phone', deps: ['mcu', 'calls'], create: () => phone })
+    .add({ name: 'web', create: () => web });
+
+  control.register('app', 'status', () => ({
+    board: board.id,
+    services: host.report(),
+    phone: phone.describe(),
+    web: web.url,
+    calls: calls.activeCalls(),
+  }));
+
+  return {
+    board, bus, drivers, phone, web, socketPath,
+    sim: sim ? { ...sim, line: simLine } : null,
+    start: () => host.startAll(),
+    stop: async () => {
+      await host.stopAll();
+      ownClock?.dispose();
+    },
+    report: () => host.report(),
+  };
+}

@@ -1,0 +1,68 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * Board definitions (board/*.json): which devices a board has, where, and which driver serves them.
+ * board/board.schema.json is generated from this (`npm run build` + test keeps them in sync).
+ */
+
+const SerialPortRef = {
+  path: Type.String({ minLength: 1, description: 'Device node, e.g. /dev/ttyS1 or a udev symlink /dev/deskline/mcu' }),
+  baudRate: Type.Integer({ minimum: 300, maximum: 4000000, description: 'UART speed' }),
+};
+
+const UsbMatch = Type.Object(
+  {
+    vendorId: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffff })),
+    productId: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffff })),
+    usagePage: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffff, description: 'HID usage page (0x0B telephony)' })),
+  },
+  { additionalProperties: false },
+);
+
+const Sim = Type.Object({ driver: Type.Literal('sim') }, { additionalProperties: false });
+
+export const BoardSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', description: 'Board id; the same as the update bundle compatible string' }),
+    extends: Type.Optional(Type.String({ description: 'Id of a board file this one inherits from (a revision of a common base)' })),
+    name: Type.String({ description: 'Human-readable name' }),
+    compatible: Type.Array(Type.String(), { description: 'Strings from /proc/device-tree/compatible that select this board' }),
+    display: Type.Object({ width: Type.Integer({ minimum: 64, maximum: 1024 }), height: Type.Integer({ minimum: 32, maximum: 768 }) }, { additionalProperties: false }),
+    mcu: Type.Union([Sim, Type.Object({ driver: Type.Literal('serial'), ...SerialPortRef }, { additionalProperties: false })]),
+    callerId: Type.Union([
+      Sim,
+      Type.Object(
+        { driver: Type.Literal('serial'), ...SerialPortRef, format: Type.Union([Type.Literal('fsk-raw'), Type.Literal('text-lines')], { description: 'Raw decoder-chip bytes (Bell 202 / V.23) or text lines (NMBR = ...)' }) },
+        { additionalProperties: false },
+      ),
+      Type.Object({ driver: Type.Literal('none') }, { additionalProperties: false }),
+    ]),
+    hid: Type.Union([Sim, Type.Object({ driver: Type.Literal('hidraw'), match: Type.Array(UsbMatch, { minItems: 1 }) }, { additionalProperties: false })]),
+    printer: Type.Union([
+      Type.Object({ driver: Type.Literal('sim'), paperWidthMm: Type.Union([Type.Literal(58), Type.Literal(80)]) }, { additionalProperties: false }),
+      Type.Object({ driver: Type.Literal('usb'), match: Type.Array(UsbMatch, { minItems: 1 }), paperWidthMm: Type.Union([Type.Literal(58), Type.Literal(80)]) }, { additionalProperties: false }),
+    ]),
+    modem: Type.Union([
+      Sim,
+      Type.Object({ driver: Type.Literal('serial'), ...SerialPortRef, match: Type.Optional(Type.Array(UsbMatch)) }, { additionalProperties: false }),
+      Type.Object({ driver: Type.Literal('none') }, { additionalProperties: false }),
+    ]),
+    audio: Type.Union([
+      Sim,
+      Type.Object(
+        {
+          driver: Type.Literal('alsa'),
+          devices: Type.Object(
+            { handset: Type.String(), speaker: Type.String(), headset: Type.String(), line: Type.String() },
+            { additionalProperties: false, description: 'ALSA PCM names per endpoint' },
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ]),
+  },
+  { additionalProperties: false },
+);
+
+export type Board = Static<typeof BoardSchema>;

@@ -1,0 +1,94 @@
+import type { Clock } from '../core/clock.js';
+import type { EventBus } from '../core/bus.js';
+import { DesklineError } from '../core/errors.js';
+import type { BusEvents, CallEndReason, CallInfo, CallState } from '../core/events.js';
+import type { Logger } from '../core/log.js';
+import type { Service } from '../core/services.js';
+import type { Call, CallControl, Line } from './types.js';
+
+export interface CallServiceContext {
+  bus: EventBus<BusEvents>;
+  clock: Clock;
+  log: Logger;
+  lines: Line[];
+}
+
+/** Dialed numbers: digits, * and #, an optional leading +, or a SIP URI user part later. */
+const DIALABLE = /^\+?[0-9*#]{1,64}$/;
+
+/**
+ * The call service owns the lines: it is the one place that turns line and call events into
+ * `callStateChanged` facts on the bus, and the one place other services ask to place, answer or
+ * end calls.
+ */
+export class CallService implements Service, CallControl {
+  readonly #calls = new Map<string, Call>();
+  readonly #unsubscribe: Array<() => void> = [];
+
+  constructor(private readonly ctx: CallServiceContext) {}
+
+  async start(): Promise<void> {
+    for (const line of this.ctx.lines) {
+      await line.start();
+      this.#unsubscribe.push(line.on('incomingCall', (call) => this.track(call)));
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.#unsubscribe.splice(0)) off();
+    for (const line of this.ctx.lines) await line.stop();
+    this.#calls.clear();
+  }
+
+  async placeCall(number: string, lineId?: string): Promise<CallInfo> {
+    if (!DIALABLE.test(number)) throw new DesklineError('CALL_BAD_NUMBER', `cannot dial '${number}': use digits, * and # (up to 64)`);
+    const line = lineId ? this.ctx.lines.find((l) => l.id === lineId) : this.ctx.lines[0];
+    if (!line) throw new DesklineError('CALL_NO_LINE', lineId ? `no line '${lineId}'` : 'no line is configured to place calls');
+    const call = await line.placeCall(number);
+    this.track(call);
+    return call.info;
+  }
+
+  async answer(callId: string): Promise<void> {
+    await this.find(callId).answer();
+  }
+
+  async hangup(callId: string, reason?: CallEndReason): Promise<void> {
+    await this.find(callId).hangup(reason);
+  }
+
+  async sendDtmf(callId: string, digits: string): Promise<void> {
+    await this.find(callId).sendDtmf(digits);
+  }
+
+  activeCalls(): Array<CallInfo & { state: CallState }> {
+    return [...this.#calls.values()].map((call) => ({ ...call.info, state: call.state }));
+  }
+
+  private find(callId: string): Call {
+    const call = this.#calls.get(callId);
+    if (!call) throw new DesklineError('CALL_NOT_FOUND', `no call '${callId}'`);
+    return call;
+  }
+
+  private track(call: Call): void {
+    this.#calls.set(call.info.callId, call);
+    this.publish(call.info, call.state);
+    const off = call.on('stateChanged', ({ state, reason }) => {
+      this.publish(call.info, state, reason);
+      if (state === 'ended') {
+        off();
+        this.#calls.delete(call.info.callId);
+      }
+    });
+    if (call.state === 'ended') {
+      off();
+      this.#calls.delete(call.info.callId);
+    }
+  }
+
+  private publish(info: CallInfo, state: CallState, reason?: CallEndReason): void {
+    this.ctx.log.info({ callId: info.callId, line: info.lineId, direction: info.direction, state, reason }, `call ${state}`);
+    this.ctx.bus.emit('callStateChanged', { ...info, state, ...(reason ? { reason } : {}), at: this.ctx.clock.now() });
+  }
+}

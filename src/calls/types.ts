@@ -1,0 +1,46 @@
+import type { TypedEmitter } from '../../drivers/common/typed-emitter.js';
+import type { CallEndReason, CallInfo, CallState, LineKind } from '../core/events.js';
+
+export interface CallEvents {
+  [event: string]: unknown;
+  stateChanged: { state: CallState; reason?: CallEndReason };
+}
+
+/**
+ * One call on a line.
+ * - `state` only moves forward: ringing|dialing -> alerting -> active -> ended (any state may end).
+ * - `stateChanged` MUST be emitted exactly once per change; `ended` is final.
+ */
+export interface Call extends Pick<TypedEmitter<CallEvents>, 'on' | 'once'> {
+  readonly info: CallInfo;
+  readonly state: CallState;
+  answer(): Promise<void>;
+  hangup(reason?: CallEndReason): Promise<void>;
+  sendDtmf(digits: string): Promise<void>;
+}
+
+export interface LineEvents {
+  [event: string]: unknown;
+  incomingCall: Call;
+}
+
+/**
+ * A line: the simulated line now, the analog line (FXO through the MCU) and SIP lines later.
+ * Everything above the line (screen pop, recording, SMS, orders) works the same on every line.
+ */
+export interface Line extends Pick<TypedEmitter<LineEvents>, 'on' | 'once'> {
+  readonly id: string;
+  readonly kind: LineKind;
+  placeCall(number: string): Promise<Call>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** What other services ask of the call service. */
+export interface CallControl {
+  placeCall(number: string, lineId?: string): Promise<CallInfo>;
+  answer(callId: string): Promise<void>;
+  hangup(callId: string, reason?: CallEndReason): Promise<void>;
+  sendDtmf(callId: string, digits: string): Promise<void>;
+  activeCalls(): Array<CallInfo & { state: CallState }>;
+}

@@ -1,0 +1,149 @@
+import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
+
+/**
+ * The one config schema: the TypeScript type (`Config`) and the published JSON Schema
+ * (`deskline config schema`) both come from here. Every field has a default and a description.
+ * Custom keywords: `x-restart: true` (a change takes effect after a restart),
+ * `x-secret: true` (never logged, never sent to a browser, never allowed in group documents).
+ */
+
+interface FieldOptions extends SchemaOptions {
+  description: string;
+  restart?: boolean;
+  secret?: boolean;
+}
+
+function field<T extends TSchema>(make: (options: SchemaOptions) => T, options: FieldOptions): T {
+  const { restart, secret, ...rest } = options;
+  return make({
+    ...rest,
+    ...(restart ? { 'x-restart': true, description: `${rest.description} (takes effect after a restart)` } : {}),
+    ...(secret ? { 'x-secret': true } : {}),
+  });
+}
+
+function section<P extends Record<string, TSchema>>(description: string, properties: P) {
+  return Type.Object(properties, { description, default: {}, additionalProperties: false });
+}
+
+export const ConfigSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String({ description: 'Path or URL of this JSON Schema (ignored by the runtime)' })),
+    device: section('This phone', {
+      id: field((o) => Type.String({ ...o, maxLength: 64, pattern: '^$|^[A-Za-z0-9][A-Za-z0-9_.-]*$' }), {
+        default: '',
+        description: 'Device id used in cloud topics; empty = derived from the board serial or machine id',
+        restart: true,
+      }),
+      name: field((o) => Type.String({ ...o, maxLength: 64 }), { default: 'Deskline', description: 'Name shown on the idle screen' }),
+      country: field((o) => Type.String({ ...o, pattern: '^[A-Z]{2}$' }), {
+        default: 'US',
+        description: 'ISO 3166-1 alpha-2 country of the phone line, used to normalise numbers to E.164',
+      }),
+      groups: field((o) => Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { ...o, maxItems: 32 }), {
+        default: [],
+        description: 'Cloud config groups, applied in this order (later groups win)',
+      }),
+    }),
+    board: field((o) => Type.String({ ...o, minLength: 1, maxLength: 64 }), {
+      default: 'auto',
+      description: "Board definition to run on: 'auto' (by /proc/device-tree/compatible; 'sim' where there is no device tree) or a board name from board/",
+      restart: true,
+    }),
+    web: section('Local web UI (virtual phone on the sim board, admin)', {
+      host: field((o) => Type.String({ ...o, minLength: 1 }), {
+        default: '127.0.0.1',
+        description: 'Address the web server listens on; 0.0.0.0 to reach it from the shop LAN',
+        restart: true,
+      }),
+      port: field((o) => Type.Integer({ ...o, minimum: 0, maximum: 65535 }), {
+        default: 8080,
+        description: 'TCP port of the web UI (0 = any free port)',
+        restart: true,
+      }),
+    }),
+    log: section('Logging', {
+      level: field((o) => Type.Union([
+        Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
+      ], o), {
+        default: 'info',
+        description: 'Minimum level written to the log',
+      }),
+    }),
+    clock: section('Time keeping', {
+      trustWallTime: field((o) => Type.Union([Type.Literal('auto'), Type.Literal('always'), Type.Literal('timesync')], o), {
+        default: 'auto',
+        description: "When wall time counts as right: 'timesync' once systemd-timesyncd synchronised, 'always' (a laptop), 'auto' = 'always' on the sim board, else 'timesync'",
+        restart: true,
+      }),
+    }),
+    phone: section('The phone itself', {
+      dialTimeoutMs: field((o) => Type.Integer({ ...o, minimum: 1000, maximum: 30000 }), {
+        default: 4000,
+        description: 'Off-hook dialing: the number is dialed this long after the last digit',
+      }),
+      predialTimeoutMs: field((o) => Type.Integer({ ...o, minimum: 5000, maximum: 300000 }), {
+        default: 30000,
+        description: 'On-hook predial: digits are cleared this long after the last key',
+      }),
+      maxDigits: field((o) => Type.Integer({ ...o, minimum: 3, maximum: 64 }), { default: 32, description: 'Most digits a dialed number may have' }),
+      ringCadence: field((o) => Type.Array(Type.Integer({ minimum: 50, maximum: 10000 }), { ...o, minItems: 2, maxItems: 8 }), {
+        default: [2000, 4000],
+        description: 'Ringer cadence in ms, alternating on and off (an even number of entries)',
+      }),
+      ringVolume: field((o) => Type.Integer({ ...o, minimum: 0, maximum: 100 }), { default: 80, description: 'Ringer volume, 0..100' }),
+    }),
+    display: section('The graphic display', {
+      font: field((o) => Type.String({ ...o, minLength: 1 }), {
+        default: '/usr/share/unifont/unifont.hex',
+        description: 'GNU Unifont .hex file used to render Latin, CJK and Hangul (Debian package unifont)',
+        restart: true,
+      }),
+      contrast: field((o) => Type.Integer({ ...o, minimum: 0, maximum: 100 }), { default: 50, description: 'Display contrast, 0..100' }),
+      backlight: field((o) => Type.Integer({ ...o, minimum: 0, maximum: 100 }), { default: 80, description: 'Backlight level, 0..100' }),
+    }),
+    simLine: section('The simulated line (until the SIP and analog lines are configured)', {
+      enabled: field((o) => Type.Boolean(o), { default: true, description: 'Place and receive calls on a simulated line', restart: true }),
+      answerAfterMs: field((o) => Type.Integer({ ...o, minimum: 0, maximum: 120000 }), {
+        default: 2000,
+        description: 'Outgoing calls on the simulated line are answered after this long',
+      }),
+      busyNumbers: field((o) => Type.Array(Type.String({ maxLength: 64 }), { ...o, maxItems: 100 }), {
+        default: [],
+        description: 'Numbers the simulated far end answers with busy',
+      }),
+    }),
+    control: section('Local control socket used by the deskline CLI', {
+      socket: field((o) => Type.String(o), {
+        default: '',
+        description: 'Unix socket path; empty = deskline.sock in $XDG_RUNTIME_DIR/deskline, /run/deskline (root) or the data directory',
+        restart: true,
+      }),
+    }),
+  },
+  { additionalProperties: false, description: 'Deskline configuration', default: {} },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+
+/** The published JSON Schema document. */
+export function jsonSchema(): Record<string, unknown> {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://deskline.invalid/schema/config.json',
+    title: 'Deskline configuration',
+    ...JSON.parse(JSON.stringify(ConfigSchema)),
+  };
+}
+
+/** Dotted paths of fields that need a restart, and of secret fields (walks the schema). */
+export function fieldsMarked(keyword: 'x-restart' | 'x-secret'): string[] {
+  const found: string[] = [];
+  const walk = (schema: Record<string, unknown>, path: string) => {
+    if (schema[keyword] === true) found.push(path);
+    const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
+    if (properties) for (const [key, child] of Object.entries(properties)) walk(child, path ? `${path}.${key}` : key);
+  };
+  walk(ConfigSchema as unknown as Record<string, unknown>, '');
+  return found;
+}

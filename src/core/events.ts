@@ -1,0 +1,36 @@
+import type { PhoneKey } from '../../drivers/mcu/types.js';
+
+/** Where a call runs. */
+export type LineKind = 'sim' | 'analog' | 'sip';
+
+export type CallDirection = 'inbound' | 'outbound';
+
+/** Call progress as the line reports it. */
+export type CallState = 'ringing' | 'dialing' | 'alerting' | 'active' | 'ended';
+
+export type CallEndReason = 'local-hangup' | 'remote-hangup' | 'rejected' | 'busy' | 'no-answer' | 'cancelled' | 'failed';
+
+export interface CallInfo {
+  callId: string;
+  lineId: string;
+  lineKind: LineKind;
+  direction: CallDirection;
+  number: string;
+  name: string | null;
+}
+
+export type PhoneStateName = 'idle' | 'dialing' | 'ringing' | 'calling' | 'talking';
+
+/** The bus's event map: every fact the runtime publishes, with its payload. */
+export interface BusEvents {
+  [event: string]: unknown;
+  hookChanged: { offHook: boolean; source: 'handset' | 'hid' };
+  keyPressed: { key: PhoneKey; long: boolean };
+  callStateChanged: CallInfo & { state: CallState; reason?: CallEndReason; at: number };
+  phoneStateChanged: { state: PhoneStateName; previous: PhoneStateName; call: CallInfo | null };
+  /** The display's text model after each render (what a screen reader or the web UI shows). */
+  displayChanged: { rows: string[] };
+  ringerChanged: { ringing: boolean };
+  serviceFailed: { service: string; phase: 'start' | 'stop'; error: string; code?: string };
+  serviceStarted: { service: string };
+}

@@ -1,0 +1,230 @@
+import type { AudioDevice, AudioRouteDriver, DisplayDriver, IndicatorDriver, KeypadDriver, LedId, LedState } from '../../drivers/mcu/types.js';
+import type { CallControl } from '../calls/types.js';
+import type { Config } from '../config/schema.js';
+import type { EventBus } from '../core/bus.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { DesklineError, errorMessage } from '../core/errors.js';
+import type { BusEvents, CallInfo } from '../core/events.js';
+import type { Logger } from '../core/log.js';
+import type { Service } from '../core/services.js';
+import type { ControlRegistry } from '../control/protocol.js';
+import type { BitmapFont } from '../display/font.js';
+import { Framebuffer } from '../display/framebuffer.js';
+import { renderScreen, textOf } from '../display/screen.js';
+import { initialModel, reduce, type PhoneEffect, type PhoneInput, type PhoneModel } from './state.js';
+import { phoneView } from './view.js';
+
+export interface PhoneServiceContext {
+  bus: EventBus<BusEvents>;
+  config: () => Config;
+  log: Logger;
+  clock: Clock;
+  /** The MCU device roles this service owns. */
+  keypad: KeypadDriver;
+  display: DisplayDriver;
+  indicators: IndicatorDriver;
+  audioRoute: AudioRouteDriver;
+  loadFont: () => Promise<BitmapFont>;
+  calls: CallControl;
+  control: ControlRegistry;
+}
+
+/** Ringer, LEDs and audio route wanted for a phone state. */
+interface Indicators {
+  ringing: boolean;
+  leds: Partial<Record<LedId, LedState>>;
+  route: AudioDevice;
+}
+
+const BLINK_FAST: LedState = { blink: { onMs: 250, offMs: 250 } };
+
+/**
+ * The phone: owns the keypad, display, ringer/LEDs and audio route of the MCU, runs the phone state
+ * machine, renders the display and turns keypad events into `hookChanged` / `keyPressed` facts.
+ */
+export class PhoneService implements Service {
+  #model: PhoneModel = initialModel();
+  #font: BitmapFont | null = null;
+  #fb: Framebuffer | null = null;
+  #flushing: Promise<void> = Promise.resolve();
+  #indicators: Indicators = { ringing: false, leds: {}, route: 'none' };
+  #indicatorChain: Promise<void> = Promise.resolve();
+  #dialTimer: TimerHandle | null = null;
+  #tick: TimerHandle | null = null;
+  readonly #off: Array<() => void> = [];
+
+  constructor(private readonly ctx: PhoneServiceContext) {}
+
+  get model(): PhoneModel {
+    return this.#model;
+  }
+
+  async start(): Promise<void> {
+    const { ctx } = this;
+    this.#font = await ctx.loadFont();
+    this.#fb = new Framebuffer(ctx.display.width, ctx.display.height);
+    this.#model = initialModel(ctx.keypad.offHook);
+    const display = ctx.config().display;
+    await ctx.display.setContrast(display.contrast);
+    await ctx.display.setBacklight(display.backlight);
+
+    this.#off.push(
+      ctx.keypad.on('hookChanged', ({ offHook }) => {
+        ctx.bus.emit('hookChanged', { offHook, source: 'handset' });
+        this.dispatch({ type: 'hook', offHook });
+      }),
+      ctx.keypad.on('keyPressed', ({ key, long }) => {
+        ctx.bus.emit('keyPressed', { key, long });
+        this.dispatch({ type: 'key', key });
+      }),
+      ctx.bus.on('phone', 'callStateChanged', (event) => this.dispatch({ type: 'call', call: event, state: event.state, reason: event.reason })),
+      ctx.control.register('phone', 'phone.state', () => this.describe()),
+      ctx.control.register('phone', 'phone.dial', (params) => this.dialFromCli(params)),
+      ctx.control.register('phone', 'phone.hangup', () => {
+        this.dispatch({ type: 'hangup' });
+        return this.describe();
+      }),
+    );
+    // Re-render once a second: the clock on the idle screen and the talk timer.
+    this.#tick = ctx.clock.setInterval(() => this.render(), 1000);
+    this.render();
+    await this.#flushing;
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.#off.splice(0)) off();
+    this.ctx.clock.clear(this.#tick);
+    this.ctx.clock.clear(this.#dialTimer);
+    await this.#flushing;
+    await this.#indicatorChain;
+    await this.applyIndicators({ ringing: false, leds: {}, route: 'none' }).catch(() => undefined);
+  }
+
+  /** Wait until everything rendered so far has reached the display driver. */
+  async settled(): Promise<void> {
+    await this.#flushing;
+    await this.#indicatorChain;
+  }
+
+  describe(): { state: string; digits?: string; call: CallInfo | null; offHook: boolean } {
+    const s = this.#model.state;
+    return {
+      state: s.name,
+      ...(s.name === 'dialing' ? { digits: s.digits } : {}),
+      call: s.name === 'ringing' || s.name === 'talking' ? s.call : s.name === 'calling' ? s.call : null,
+      offHook: this.#model.offHook,
+    };
+  }
+
+  private dialFromCli(params: unknown): ReturnType<PhoneService['describe']> {
+    const number = (params as { number?: unknown } | null)?.number;
+    if (typeof number !== 'string' || !/^\+?[0-9*#]{1,64}$/.test(number)) {
+      throw new DesklineError('CALL_BAD_NUMBER', `cannot dial '${String(number)}': use digits, * and # (up to 64)`);
+    }
+    if (this.#model.state.name !== 'idle' && this.#model.state.name !== 'dialing') {
+      throw new DesklineError('PHONE_BUSY', `the phone is busy (${this.#model.state.name})`);
+    }
+    this.dispatch({ type: 'dial', number });
+    return this.describe();
+  }
+
+  private dispatch(input: PhoneInput): void {
+    const before = this.#model;
+    const { model, effects } = reduce(before, input, { maxDigits: this.ctx.config().phone.maxDigits, now: this.ctx.clock.monotonic() });
+    this.#model = model;
+    for (const effect of effects) this.run(effect);
+    if (model.state !== before.state) {
+      this.scheduleDialTimer();
+      if (model.state.name !== before.state.name) {
+        this.ctx.log.debug({ from: before.state.name, to: model.state.name }, 'phone state changed');
+        this.ctx.bus.emit('phoneStateChanged', { state: model.state.name, previous: before.state.name, call: this.describe().call });
+      }
+    }
+    if (model !== before) {
+      this.render();
+      const wanted = this.indicatorsFor(model);
+      this.#indicatorChain = this.#indicatorChain
+        .then(() => this.applyIndicators(wanted))
+        .catch((error: unknown) => this.ctx.log.error({ err: error }, 'indicator update failed'));
+    }
+  }
+
+  private run(effect: PhoneEffect): void {
+    const { calls, log } = this.ctx;
+    const fail = (error: unknown) => {
+      log.warn({ effect: effect.type, err: error }, `${effect.type} failed: ${errorMessage(error)}`);
+      if (effect.type === 'placeCall') this.dispatch({ type: 'callFailed', message: errorMessage(error).slice(0, 60) });
+    };
+    switch (effect.type) {
+      case 'placeCall': calls.placeCall(effect.number).catch(fail); break;
+      case 'answer': calls.answer(effect.callId).catch(fail); break;
+      case 'hangup': calls.hangup(effect.callId, effect.reason).catch(fail); break;
+      case 'sendDtmf': calls.sendDtmf(effect.callId, effect.digits).catch(fail); break;
+    }
+  }
+
+  /** Off-hook dialing dials after the inter-digit timeout; on-hook predial clears after a longer one. */
+  private scheduleDialTimer(): void {
+    const { clock } = this.ctx;
+    clock.clear(this.#dialTimer);
+    this.#dialTimer = null;
+    const s = this.#model.state;
+    if (s.name !== 'dialing') return;
+    const phone = this.ctx.config().phone;
+    if (s.audio === 'none') {
+      this.#dialTimer = clock.setTimeout(() => this.dispatch({ type: 'predialTimeout' }), phone.predialTimeoutMs);
+    } else if (s.digits) {
+      this.#dialTimer = clock.setTimeout(() => this.dispatch({ type: 'dialTimeout' }), phone.dialTimeoutMs);
+    }
+  }
+
+  private render(): void {
+    const fb = this.#fb;
+    const font = this.#font;
+    if (!fb || !font) return;
+    const { clock } = this.ctx;
+    const screen = phoneView(this.#model, {
+      deviceName: this.ctx.config().device.name,
+      wallTime: clock.wallTimeTrusted ? new Date(clock.now()) : null,
+      now: clock.monotonic(),
+    });
+    renderScreen(fb, font, screen);
+    const regions = fb.takeDirtyRegions();
+    if (regions.length === 0) return;
+    this.ctx.bus.emit('displayChanged', { rows: textOf(screen) });
+    // Blits go out in order, one render after the other.
+    this.#flushing = this.#flushing.then(async () => {
+      for (const region of regions) {
+        await this.ctx.display.blit(region).catch((error: unknown) => this.ctx.log.error({ err: error }, 'display blit failed'));
+      }
+    });
+  }
+
+  private indicatorsFor(model: PhoneModel): Indicators {
+    const s = model.state;
+    const audio = s.name === 'dialing' || s.name === 'calling' || s.name === 'talking' ? s.audio : s.name === 'ringing' ? s.answering : null;
+    return {
+      ringing: s.name === 'ringing' && !s.answering,
+      leds: {
+        line: s.name === 'ringing' ? BLINK_FAST : s.name === 'calling' || s.name === 'talking' ? 'on' : 'off',
+        speaker: audio === 'speaker' ? 'on' : 'off',
+      },
+      route: audio === 'handset' || audio === 'speaker' ? audio : 'none',
+    };
+  }
+
+  private async applyIndicators(next: Indicators): Promise<void> {
+    const { indicators, audioRoute, config, bus } = this.ctx;
+    const previous = this.#indicators;
+    this.#indicators = next;
+    if (next.ringing !== previous.ringing) {
+      const phone = config().phone;
+      await indicators.ring(next.ringing ? phone.ringCadence : null, phone.ringVolume);
+      bus.emit('ringerChanged', { ringing: next.ringing });
+    }
+    for (const [led, state] of Object.entries(next.leds) as Array<[LedId, LedState]>) {
+      if (JSON.stringify(previous.leds[led]) !== JSON.stringify(state)) await indicators.setLed(led, state);
+    }
+    if (next.route !== previous.route) await audioRoute.setRoute({ device: next.route, line: false });
+  }
+}

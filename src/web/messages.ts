@@ -1,0 +1,52 @@
+import { isPhoneKey, type LedId, type LedState, type PhoneKey, type RingCadence } from '../../drivers/mcu/types.js';
+
+/** The virtual phone's WebSocket protocol (JSON text frames), both directions, validated and bounded. */
+
+export type ClientMessage =
+  | { type: 'key'; key: PhoneKey; long?: boolean }
+  | { type: 'hook'; offHook: boolean }
+  | { type: 'incomingCall'; number: string; name: string | null }
+  | { type: 'remoteHangup' };
+
+export type ServerMessage =
+  | { type: 'hello'; board: string; display: { width: number; height: number } }
+  | { type: 'frame'; x: number; y: number; width: number; height: number; bits: string }
+  | { type: 'text'; rows: string[] }
+  | { type: 'ringer'; cadence: RingCadence | null }
+  | { type: 'led'; led: LedId; state: LedState }
+  | { type: 'hook'; offHook: boolean }
+  | { type: 'phone'; state: string }
+  | { type: 'error'; message: string };
+
+export const MAX_CLIENT_MESSAGE_BYTES = 4096;
+const NUMBER = /^\+?[0-9*#]{1,32}$/;
+
+/** Parse one message from the browser; returns an error string for anything malformed. */
+export function parseClientMessage(data: string): ClientMessage | { error: string } {
+  if (data.length > MAX_CLIENT_MESSAGE_BYTES) return { error: `message exceeds ${MAX_CLIENT_MESSAGE_BYTES} bytes` };
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(data) as Record<string, unknown>;
+  } catch {
+    return { error: 'message is not JSON' };
+  }
+  if (typeof raw !== 'object' || raw === null) return { error: 'message must be a JSON object' };
+  switch (raw.type) {
+    case 'key':
+      if (!isPhoneKey(raw.key)) return { error: `unknown key ${JSON.stringify(raw.key)}` };
+      return { type: 'key', key: raw.key, long: raw.long === true };
+    case 'hook':
+      if (typeof raw.offHook !== 'boolean') return { error: 'hook needs offHook: true|false' };
+      return { type: 'hook', offHook: raw.offHook };
+    case 'incomingCall': {
+      if (typeof raw.number !== 'string' || !NUMBER.test(raw.number)) return { error: 'caller number: 1 to 32 digits, * or #, optional leading +' };
+      const name = raw.name === undefined || raw.name === null || raw.name === '' ? null : raw.name;
+      if (name !== null && (typeof name !== 'string' || name.length > 64)) return { error: 'caller name: text of at most 64 characters' };
+      return { type: 'incomingCall', number: raw.number, name };
+    }
+    case 'remoteHangup':
+      return { type: 'remoteHangup' };
+    default:
+      return { error: `unknown message type ${JSON.stringify(raw.type)}` };
+  }
+}

@@ -1,0 +1,99 @@
+// The virtual phone page: draws the phone's framebuffer and drives the sim board over /sim.
+const canvas = document.getElementById('display');
+const ctx = canvas.getContext('2d');
+const LCD_ON = [32, 40, 24];
+const LCD_OFF = [183, 200, 160];
+let width = canvas.width;
+let height = canvas.height;
+let image = ctx.createImageData(width, height);
+let socket = null;
+let offHook = false;
+
+function send(message) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+}
+
+/** Paint a 1-bit region (rows padded to bytes, MSB first) into the canvas. */
+function paint({ x, y, width: w, height: h, bits }) {
+  const bytes = Uint8Array.from(atob(bits), (c) => c.charCodeAt(0));
+  const stride = Math.ceil(w / 8);
+  for (let row = 0; row < h; row++) {
+    for (let col = 0; col < w; col++) {
+      const on = (bytes[row * stride + (col >> 3)] & (0x80 >> (col & 7))) !== 0;
+      const offset = ((y + row) * width + (x + col)) * 4;
+      const [r, g, b] = on ? LCD_ON : LCD_OFF;
+      image.data[offset] = r; image.data[offset + 1] = g; image.data[offset + 2] = b; image.data[offset + 3] = 255;
+    }
+  }
+  ctx.putImageData(image, 0, 0);
+}
+
+function setHook(value) {
+  offHook = value;
+  const button = document.getElementById('hook');
+  button.setAttribute('aria-pressed', String(value));
+  button.textContent = value ? 'Hang up (replace handset)' : 'Lift handset';
+}
+
+function handle(message) {
+  switch (message.type) {
+    case 'hello':
+      width = canvas.width = message.display.width;
+      height = canvas.height = message.display.height;
+      image = ctx.createImageData(width, height);
+      break;
+    case 'frame': paint(message); break;
+    case 'text':
+      canvas.setAttribute('aria-label', message.rows.filter(Boolean).join('\n'));
+      canvas.dataset.text = message.rows.join('\n');
+      break;
+    case 'ringer': {
+      const el = document.getElementById('ringer');
+      const ringing = message.cadence !== null;
+      el.dataset.ringing = String(ringing);
+      el.setAttribute('aria-label', ringing ? `Ringer on (cadence ${message.cadence.join('/')} ms)` : 'Ringer off');
+      break;
+    }
+    case 'led': {
+      const el = document.querySelector(`.led[data-led="${message.led}"]`);
+      if (el) el.dataset.state = typeof message.state === 'string' ? message.state : 'blink';
+      break;
+    }
+    case 'hook': setHook(message.offHook); break;
+    case 'phone': document.getElementById('phone-state').textContent = message.state; break;
+    case 'error': document.getElementById('error').textContent = message.message; break;
+  }
+}
+
+function connect() {
+  const status = document.getElementById('connection');
+  socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/sim`);
+  socket.addEventListener('open', () => { status.textContent = 'connected'; document.body.dataset.connected = 'true'; });
+  socket.addEventListener('message', (event) => handle(JSON.parse(event.data)));
+  socket.addEventListener('close', () => {
+    status.textContent = 'disconnected – retrying…';
+    document.body.dataset.connected = 'false';
+    setTimeout(connect, 1000);
+  });
+}
+
+document.querySelectorAll('[data-key]').forEach((button) => {
+  button.addEventListener('click', () => send({ type: 'key', key: button.dataset.key }));
+});
+document.getElementById('hook').addEventListener('click', () => send({ type: 'hook', offHook: !offHook }));
+document.getElementById('incoming').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  document.getElementById('error').textContent = '';
+  send({ type: 'incomingCall', number: String(form.get('number')), name: String(form.get('name') || '') || null });
+});
+document.getElementById('remote-hangup').addEventListener('click', () => send({ type: 'remoteHangup' }));
+const KEYS = '0123456789*#';
+document.addEventListener('keydown', (event) => {
+  if (event.target instanceof HTMLInputElement) return;
+  if (KEYS.includes(event.key)) send({ type: 'key', key: event.key });
+  else if (event.key === 'Backspace') send({ type: 'key', key: 'backspace' });
+  else if (event.key === 'Enter') send({ type: 'key', key: 'ok' });
+  else if (event.key === 'Escape') send({ type: 'key', key: 'cancel' });
+});
+connect();

@@ -1,0 +1,160 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { SimMcu } from '../../drivers/mcu/sim.js';
+import type { Board } from '../board/board.js';
+import type { SimLine } from '../calls/sim-line.js';
+import type { Config } from '../config/schema.js';
+import type { EventBus } from '../core/bus.js';
+import type { BusEvents } from '../core/events.js';
+import type { Logger } from '../core/log.js';
+import type { Service } from '../core/services.js';
+import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage, type ServerMessage } from './messages.js';
+import { originAllowed } from './origin.js';
+
+/** The simulated board's handles the virtual phone drives. Present only on the `sim` board. */
+export interface SimBoardHandles {
+  mcu: SimMcu;
+  line: SimLine | null;
+}
+
+export interface WebServiceContext {
+  log: Logger;
+  config: () => Config;
+  bus: EventBus<BusEvents>;
+  board: Board;
+  sim: SimBoardHandles | null;
+  publicDir: string;
+}
+
+const ASSETS: Record<string, string> = {
+  '/': 'index.html',
+  '/app.js': 'app.js',
+  '/style.css': 'style.css',
+};
+const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+
+/**
+ * The local web UI: the virtual phone (on the sim board) and, later, the admin pages.
+ * The virtual phone's control channel (/sim) exists only on the sim board and checks the Origin.
+ */
+export class WebService implements Service {
+  #app: FastifyInstance | null = null;
+  #url: string | null = null;
+  readonly #clients = new Set<WebSocket>();
+  readonly #off: Array<() => void> = [];
+  #rows: string[] = [];
+  #phoneState = 'idle';
+
+  constructor(private readonly ctx: WebServiceContext) {}
+
+  /** http://host:port once listening. */
+  get url(): string | null {
+    return this.#url;
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = this.ctx.config().web;
+    const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+    await app.register(fastifyWebsocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });
+    app.addHook('onSend', async (_request, reply) => {
+      reply.header('X-Content-Type-Options', 'nosniff');
+      reply.header('X-Frame-Options', 'DENY');
+      reply.header('Content-Security-Policy', "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'");
+    });
+
+    for (const [route, file] of Object.entries(ASSETS)) {
+      app.get(route, async (_request, reply) => {
+        const body = await readFile(join(this.ctx.publicDir, file));
+        return reply.type(TYPES[file.split('.').pop()!]).send(body);
+      });
+    }
+    app.get('/api/status', async () => ({ board: this.ctx.board.id, virtualPhone: this.ctx.sim !== null }));
+
+    const sim = this.ctx.sim;
+    if (sim) {
+      app.get('/sim', {
+        websocket: true,
+        preValidation: async (request, reply) => {
+          if (!originAllowed(request.headers.origin, request.headers.host, host)) {
+            this.ctx.log.warn({ origin: request.headers.origin ?? null, host: request.headers.host ?? null }, 'virtual phone connection refused: foreign origin');
+            await reply.code(403).send({ error: 'FORBIDDEN_ORIGIN', message: 'the virtual phone accepts connections only from its own page' });
+          }
+        },
+      }, (socket) => this.attach(socket, sim));
+      this.watchSimBoard(sim);
+    }
+
+    await app.listen({ host, port });
+    const address = app.server.address();
+    const actualPort = typeof address === 'object' && address ? address.port : port;
+    this.#app = app;
+    this.#url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+    this.ctx.log.info({ url: this.#url, virtualPhone: sim !== null }, `web UI listening on ${this.#url}`);
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.#off.splice(0)) off();
+    for (const client of this.#clients) client.terminate();
+    this.#clients.clear();
+    await this.#app?.close();
+    this.#app = null;
+  }
+
+  /** Forward what the sim board shows (display pixels, ringer, LEDs) and the phone's facts to every page. */
+  private watchSimBoard(sim: SimBoardHandles): void {
+    const { bus } = this.ctx;
+    this.#off.push(
+      sim.mcu.display.on('blitted', (region) => this.broadcast({ type: 'frame', x: region.x, y: region.y, width: region.width, height: region.height, bits: Buffer.from(region.bits).toString('base64') })),
+      sim.mcu.indicators.on('ringerChanged', ({ cadence }) => this.broadcast({ type: 'ringer', cadence })),
+      sim.mcu.indicators.on('ledChanged', ({ led, state }) => this.broadcast({ type: 'led', led, state })),
+      sim.mcu.keypad.on('hookChanged', ({ offHook }) => this.broadcast({ type: 'hook', offHook })),
+      bus.on('web', 'displayChanged', ({ rows }) => {
+        this.#rows = rows;
+        this.broadcast({ type: 'text', rows });
+      }),
+      bus.on('web', 'phoneStateChanged', ({ state }) => {
+        this.#phoneState = state;
+        this.broadcast({ type: 'phone', state });
+      }),
+    );
+  }
+
+  private attach(socket: WebSocket, sim: SimBoardHandles): void {
+    this.#clients.add(socket);
+    socket.on('close', () => this.#clients.delete(socket));
+    const display = sim.mcu.display;
+    const send = (message: ServerMessage) => socket.send(JSON.stringify(message));
+    send({ type: 'hello', board: this.ctx.board.id, display: { width: display.width, height: display.height } });
+    send({ type: 'frame', x: 0, y: 0, width: display.width, height: display.height, bits: Buffer.from(display.pixels).toString('base64') });
+    send({ type: 'ringer', cadence: sim.mcu.indicators.ringer.cadence });
+    for (const [led, state] of Object.entries(sim.mcu.indicators.leds)) send({ type: 'led', led: led as never, state });
+    send({ type: 'hook', offHook: sim.mcu.keypad.offHook });
+    send({ type: 'text', rows: this.#rows });
+    send({ type: 'phone', state: this.#phoneState });
+
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) return send({ type: 'error', message: 'binary messages are not accepted' });
+      const message = parseClientMessage(data.toString());
+      if ('error' in message) return send({ type: 'error', message: message.error });
+      switch (message.type) {
+        case 'key': sim.mcu.keypad.press(message.key, { long: message.long }); break;
+        case 'hook': sim.mcu.keypad.setHook(message.offHook); break;
+        case 'incomingCall':
+          if (!sim.line) return send({ type: 'error', message: 'the simulated line is disabled (simLine.enabled)' });
+          sim.line.injectIncoming({ number: message.number, name: message.name });
+          break;
+        case 'remoteHangup':
+          if (!sim.line?.remoteHangup()) send({ type: 'error', message: 'no call to hang up' });
+          break;
+      }
+    });
+  }
+
+  private broadcast(message: ServerMessage): void {
+    const text = JSON.stringify(message);
+    for (const client of this.#clients) if (client.readyState === client.OPEN) client.send(text);
+  }
+}

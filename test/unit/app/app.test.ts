@@ -1,0 +1,120 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { createApp, type App } from '../../../src/app/app.js';
+import { loadBoard } from '../../../src/board/board.js';
+import { validateConfig } from '../../../src/config/load.js';
+import type { Config } from '../../../src/config/schema.js';
+import { loadUnifont, type BitmapFont } from '../../../src/display/font.js';
+import { findText } from '../../support/display-text.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { captureLogger } from '../../support/log.js';
+
+let font: BitmapFont;
+beforeAll(async () => {
+  font = await loadUnifont();
+});
+
+const apps: App[] = [];
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.stop();
+});
+
+async function boot(overrides: Record<string, unknown> = {}) {
+  const { config } = validateConfig({ board: 'sim', web: { port: 0 }, device: { name: 'Garden Shop' }, ...overrides });
+  const dir = mkdtempSync(join(tmpdir(), 'app-'));
+  const clock = new FakeClock();
+  const { log, lines } = captureLogger();
+  const app = createApp({ config: config as Config, board: await loadBoard('sim'), dataDir: dir, log, clock, socketPath: join(dir, 'ctl.sock') });
+  apps.push(app);
+  const report = await app.start();
+  expect(report.every((r) => r.status === 'running')).toBe(true);
+  const sim = app.sim!;
+  const shows = async (text: string) => {
+    await app.phone.settled();
+    return findText(sim.mcu.display, font, text) !== null;
+  };
+  return { app, sim, clock, lines, shows };
+}
+
+describe('the app on the sim board', () => {
+  it('shows the idle screen, then the digits pressed on the keypad, as pixels sent to the display driver', async () => {
+    const { sim, shows, clock } = await boot();
+    expect(await shows('Garden Shop')).toBe(true);
+    const now = new Date(clock.now());
+    const hhmm = `${String(now.getHours()).padStart(2, '0')}:${String(now.getMinutes()).padStart(2, '0')}`;
+    expect(await shows(hhmm)).toBe(true);
+    sim.mcu.keypad.press('5');
+    sim.mcu.keypad.press('5');
+    sim.mcu.keypad.press('0');
+    sim.mcu.keypad.press('1');
+    expect(await shows('5501')).toBe(true);
+    expect(await shows('Predial')).toBe(true);
+    sim.mcu.keypad.press('backspace');
+    expect(await shows('5501')).toBe(false);
+    expect(await shows('550')).toBe(true);
+    // Only changed regions are sent after the first full frame.
+    const last = sim.mcu.display.blits.at(-1)!;
+    expect(last.width * last.height).toBeLessThan(240 * 128);
+  });
+
+  it('rings for an incoming call with the caller on the display, talks with a timer, and returns to idle', async () => {
+    const { sim, clock, shows, app } = await boot();
+    const states: string[] = [];
+    app.bus.on('test', 'phoneStateChanged', ({ state }) => void states.push(state));
+    sim.line!.injectIncoming({ number: '13800138000', name: '王力' });
+    expect(await shows('王力')).toBe(true);
+    expect(await shows('13800138000')).toBe(true);
+    expect(sim.mcu.indicators.ringer.cadence).toEqual([2000, 4000]);
+    expect(sim.mcu.indicators.leds.line).toEqual({ blink: { onMs: 250, offMs: 250 } });
+
+    sim.mcu.keypad.setHook(true);
+    await app.phone.settled();
+    expect(sim.mcu.indicators.ringer.cadence).toBeNull();
+    expect(sim.mcu.audioRoute.route).toEqual({ device: 'handset', line: false });
+    expect(await shows('00:00')).toBe(true);
+    clock.advance(65_000);
+    expect(await shows('01:05')).toBe(true);
+
+    sim.mcu.keypad.setHook(false);
+    expect(await shows('Garden Shop')).toBe(true);
+    expect(states).toEqual(['ringing', 'talking', 'idle']);
+    expect(sim.mcu.indicators.leds.line).toBe('off');
+  });
+
+  it('dials off-hook after the inter-digit timeout and the simulated far end answers', async () => {
+    const { sim, clock, shows, app } = await boot({ phone: { dialTimeoutMs: 3000 }, simLine: { answerAfterMs: 1500 } });
+    sim.mcu.keypad.setHook(true);
+    for (const key of ['8', '0', '0'] as const) sim.mcu.keypad.press(key);
+    clock.advance(2999);
+    expect(app.phone.describe().state).toBe('dialing');
+    clock.advance(1);
+    expect(await shows('Ringing...')).toBe(true);
+    clock.advance(1500);
+    expect(app.phone.describe().state).toBe('talking');
+    expect(await shows('Connected')).toBe(true);
+    sim.line!.remoteHangup();
+    expect(await shows('Call ended')).toBe(true);
+  });
+
+  it('publishes key and hook facts on the bus', async () => {
+    const { sim, app } = await boot();
+    const facts: string[] = [];
+    app.bus.on('test', 'keyPressed', ({ key }) => void facts.push(`key ${key}`));
+    app.bus.on('test', 'hookChanged', ({ offHook, source }) => void facts.push(`hook ${offHook} ${source}`));
+    sim.mcu.keypad.press('7');
+    sim.mcu.keypad.setHook(true);
+    expect(facts).toEqual(['key 7', 'hook true handset']);
+  });
+
+  it('a missing font fails the phone service with a clear error and leaves the others running', async () => {
+    const { config } = validateConfig({ board: 'sim', web: { port: 0 }, display: { font: '/nonexistent/unifont.hex' } });
+    const dir = mkdtempSync(join(tmpdir(), 'app-'));
+    const app = createApp({ config: config as Config, board: await loadBoard('sim'), dataDir: dir, log: captureLogger().log, clock: new FakeClock(), socketPath: join(dir, 'c.sock') });
+    apps.push(app);
+    const report = await app.start();
+    expect(report.find((r) => r.name === 'phone')).toMatchObject({ status: 'failed', error: expect.stringMatching(/apt-get install unifont/) });
+    expect(report.find((r) => r.name === 'web')?.status).toBe('running');
+  });
+});

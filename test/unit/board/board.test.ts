@@ -1,0 +1,52 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { defaultBoardDir, listBoards, loadBoard, resolveBoard } from '../../../src/board/board.js';
+import { BoardSchema } from '../../../src/board/schema.js';
+
+const compatible = (...strings: string[]) => {
+  const file = join(mkdtempSync(join(tmpdir(), 'dt-')), 'compatible');
+  writeFileSync(file, `${strings.join('\0')}\0`);
+  return file;
+};
+
+describe('boards', () => {
+  it('every board file is valid and the published schema matches the code', async () => {
+    const ids = await listBoards();
+    expect(ids).toEqual(expect.arrayContaining(['sim', 'dp-a53', 'dp-a53-r2']));
+    for (const id of ids) await expect(loadBoard(id)).resolves.toMatchObject({ id });
+    const published = JSON.parse(readFileSync(join(defaultBoardDir(), 'board.schema.json'), 'utf8'));
+    expect(published).toEqual(JSON.parse(JSON.stringify(BoardSchema)));
+  });
+
+  it('a revision inherits its base and replaces whole device roles', async () => {
+    const r2 = await loadBoard('dp-a53-r2');
+    expect(r2.mcu).toEqual((await loadBoard('dp-a53')).mcu);
+    expect(r2.callerId).toMatchObject({ driver: 'serial', format: 'text-lines', baudRate: 9600 });
+  });
+
+  it("'auto' uses sim without a device tree", async () => {
+    const board = await resolveBoard('auto', { compatiblePath: '/nonexistent/compatible' });
+    expect(board.id).toBe('sim');
+  });
+
+  it("'auto' picks the most specific board from the device tree", async () => {
+    expect((await resolveBoard('auto', { compatiblePath: compatible('deskline,dp-a53-r2', 'deskline,dp-a53', 'rockchip,rk3566') })).id).toBe('dp-a53-r2');
+    expect((await resolveBoard('auto', { compatiblePath: compatible('deskline,dp-a53', 'rockchip,rk3566') })).id).toBe('dp-a53');
+  });
+
+  it('an unknown device tree is an error, never a fall-back to sim', async () => {
+    await expect(resolveBoard('auto', { compatiblePath: compatible('acme,router') })).rejects.toThrow(/no board file matches.*acme,router.*known boards: dp-a53, dp-a53-r2, sim/);
+  });
+
+  it('an unknown board name lists the known boards', async () => {
+    await expect(resolveBoard('nokia')).rejects.toMatchObject({ code: 'BOARD_UNKNOWN', message: expect.stringMatching(/unknown board 'nokia'; known boards: dp-a53, dp-a53-r2, sim/) });
+  });
+
+  it('reports every schema violation of a broken board file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'boards-'));
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ id: 'bad', name: 'Bad', compatible: [], display: { width: 10, height: 128 }, mcu: { driver: 'sim' } }));
+    await expect(loadBoard('bad', dir)).rejects.toMatchObject({ code: 'BOARD_INVALID', message: expect.stringMatching(/\/display\/width[\s\S]*\/callerId/) });
+  });
+});

@@ -1,0 +1,69 @@
+import { describe, expect, it } from '@jest/globals';
+import { CallService } from '../../../src/calls/service.js';
+import { SimLine } from '../../../src/calls/sim-line.js';
+import { EventBus } from '../../../src/core/bus.js';
+import type { BusEvents } from '../../../src/core/events.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { captureLogger } from '../../support/log.js';
+
+function setup(busyNumbers: string[] = []) {
+  const clock = new FakeClock();
+  const { log } = captureLogger();
+  const bus = new EventBus<BusEvents>(log);
+  const line = new SimLine({ clock, settings: () => ({ answerAfterMs: 2000, busyNumbers }) });
+  const calls = new CallService({ bus, clock, log, lines: [line] });
+  const states: string[] = [];
+  bus.on('test', 'callStateChanged', (e) => void states.push(`${e.direction}:${e.state}${e.reason ? `:${e.reason}` : ''}`));
+  return { clock, line, calls, states };
+}
+
+describe('calls on the simulated line', () => {
+  it('an outgoing call alerts, is answered after answerAfterMs, and ends locally', async () => {
+    const { clock, calls, states } = setup();
+    await calls.start();
+    const info = await calls.placeCall('5551234');
+    clock.advance(1999);
+    expect(states).toEqual(['outbound:alerting']);
+    clock.advance(1);
+    expect(calls.activeCalls()).toEqual([expect.objectContaining({ callId: info.callId, state: 'active' })]);
+    await calls.sendDtmf(info.callId, '1');
+    await calls.hangup(info.callId);
+    expect(states).toEqual(['outbound:alerting', 'outbound:active', 'outbound:ended:local-hangup']);
+    expect(calls.activeCalls()).toEqual([]);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('busy numbers end with busy', async () => {
+    const { clock, calls, states } = setup(['110']);
+    await calls.start();
+    await calls.placeCall('110');
+    clock.advance(600);
+    expect(states).toEqual(['outbound:alerting', 'outbound:ended:busy']);
+  });
+
+  it('incoming calls ring, can be answered, and the far end can hang up', async () => {
+    const { line, calls, states } = setup();
+    await calls.start();
+    const call = line.injectIncoming({ number: '13800138000', name: 'Wang Li' });
+    await calls.answer(call.info.callId);
+    expect(line.remoteHangup()).toBe(true);
+    expect(states).toEqual(['inbound:ringing', 'inbound:active', 'inbound:ended:remote-hangup']);
+    expect(line.remoteHangup()).toBe(false);
+  });
+
+  it('refuses bad numbers and unknown calls with typed errors', async () => {
+    const { calls } = setup();
+    await calls.start();
+    await expect(calls.placeCall('12; rm -rf')).rejects.toMatchObject({ code: 'CALL_BAD_NUMBER' });
+    await expect(calls.answer('nope')).rejects.toMatchObject({ code: 'CALL_NOT_FOUND' });
+    const none = new CallService({ bus: new EventBus<BusEvents>(captureLogger().log), clock: new FakeClock(), log: captureLogger().log, lines: [] });
+    await expect(none.placeCall('123')).rejects.toMatchObject({ code: 'CALL_NO_LINE' });
+  });
+
+  it('an outgoing call cannot be answered locally', async () => {
+    const { calls } = setup();
+    await calls.start();
+    const info = await calls.placeCall('123');
+    await expect(calls.answer(info.callId)).rejects.toMatchObject({ code: 'CALL_INVALID_STATE' });
+  });
+});

@@ -1,0 +1,86 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig, mergeLayers, readConfigFile, validateConfig } from '../../../src/config/load.js';
+import { ConfigSchema, fieldsMarked, jsonSchema } from '../../../src/config/schema.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'config-'));
+
+describe('config schema', () => {
+  it('gives every field a default and a description', () => {
+    const missing: string[] = [];
+    const walk = (schema: Record<string, unknown>, path: string) => {
+      const props = schema.properties as Record<string, Record<string, unknown>> | undefined;
+      if (!props) {
+        if (!('default' in schema)) missing.push(`${path}: default`);
+        if (typeof schema.description !== 'string' || !schema.description) missing.push(`${path}: description`);
+        return;
+      }
+      for (const [key, child] of Object.entries(props)) if (key !== '$schema') walk(child, path ? `${path}.${key}` : key);
+    };
+    walk(ConfigSchema as unknown as Record<string, unknown>, '');
+    expect(missing).toEqual([]);
+  });
+
+  it('publishes a JSON Schema document with restart markers', () => {
+    const schema = jsonSchema();
+    expect(schema.$schema).toMatch(/json-schema\.org/);
+    expect((schema.properties as Record<string, unknown>).web).toBeDefined();
+    expect(fieldsMarked('x-restart')).toEqual(expect.arrayContaining(['web.port', 'web.host', 'board']));
+    expect(fieldsMarked('x-restart')).not.toContain('phone.dialTimeoutMs');
+  });
+
+  it('fills every default for an empty document', () => {
+    const { config } = validateConfig({});
+    expect(config?.web.port).toBe(8080);
+    expect(config?.board).toBe('auto');
+    expect(config?.phone.ringCadence).toEqual([2000, 4000]);
+  });
+});
+
+describe('validation', () => {
+  it('reports every bad field at once with a dotted path', () => {
+    const result = validateConfig({ web: { port: 'eighty', prot: 1 }, log: { level: 'loud' }, phone: { ringCadence: [1000, 2000, 3000] }, bogus: true });
+    expect(result.config).toBeNull();
+    const paths = result.issues.map((i) => i.path).sort();
+    expect(paths).toEqual(['bogus', 'log.level', 'web.port', 'web.prot']);
+    expect(result.issues.find((i) => i.path === 'log.level')?.message).toMatch(/one of "fatal".*got "loud"/);
+    expect(result.issues.find((i) => i.path === 'web.prot')?.message).toMatch(/unknown setting/);
+  });
+
+  it('checks rules the schema cannot express', () => {
+    const result = validateConfig({ phone: { ringCadence: [1000, 2000, 3000] } });
+    expect(result.issues).toEqual([{ path: 'phone.ringCadence', message: expect.stringMatching(/even number/) }]);
+  });
+
+  it('merges layers: objects key by key, arrays replaced, prototype keys ignored', () => {
+    const merged = mergeLayers({ web: { port: 1, host: 'a' }, device: { groups: ['x', 'y'] } }, { web: { port: 2 }, device: { groups: ['z'] } }, JSON.parse('{"__proto__": {"polluted": true}}'));
+    expect(merged).toEqual({ web: { port: 2, host: 'a' }, device: { groups: ['z'] } });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('config files', () => {
+  it('loads defaults < file', async () => {
+    const file = join(tmp(), 'c.json');
+    writeFileSync(file, JSON.stringify({ web: { port: 9090 }, device: { name: 'Shop' } }));
+    const config = await loadConfig(file);
+    expect(config.web).toEqual({ host: '127.0.0.1', port: 9090 });
+    expect(config.device.name).toBe('Shop');
+  });
+
+  it('says where malformed JSON breaks', async () => {
+    const file = join(tmp(), 'c.json');
+    writeFileSync(file, '{\n  "web": {\n    "port": 80,\n  }\n}');
+    await expect(readConfigFile(file)).rejects.toThrow(/not valid JSON.*line 4/);
+  });
+
+  it('fails on a missing or oversized file with a ConfigError', async () => {
+    const dir = tmp();
+    await expect(loadConfig(join(dir, 'nope.json'))).rejects.toBeInstanceOf(ConfigError);
+    const big = join(dir, 'big.json');
+    writeFileSync(big, `{"x": "${'a'.repeat(1024 * 1024)}"}`);
+    await expect(loadConfig(big)).rejects.toThrow(/limit/);
+  });
+});

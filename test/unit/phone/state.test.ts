@@ -1,0 +1,117 @@
+import { describe, expect, it } from '@jest/globals';
+import type { PhoneKey } from '../../../drivers/mcu/types.js';
+import type { CallInfo } from '../../../src/core/events.js';
+import { initialModel, reduce, type PhoneEffect, type PhoneInput, type PhoneModel } from '../../../src/phone/state.js';
+
+/** Feed inputs through the reducer, collecting effects. */
+function run(inputs: PhoneInput[], start: PhoneModel = initialModel()) {
+  let model = start;
+  const effects: PhoneEffect[] = [];
+  for (const input of inputs) {
+    const result = reduce(model, input, { maxDigits: 8, now: 1000 });
+    model = result.model;
+    effects.push(...result.effects);
+  }
+  return { model, effects };
+}
+const keys = (...k: PhoneKey[]): PhoneInput[] => k.map((key) => ({ type: 'key', key }));
+const inbound: CallInfo = { callId: 'in-1', lineId: 'sim', lineKind: 'sim', direction: 'inbound', number: '13800138000', name: 'Wang Li' };
+const outbound = (number: string): CallInfo => ({ callId: 'out-1', lineId: 'sim', lineKind: 'sim', direction: 'outbound', number, name: null });
+
+describe('phone state machine', () => {
+  it('predials on-hook, edits with backspace, and dials on # using the speaker', () => {
+    const { model, effects } = run([...keys('5', '5', '7', 'backspace', '1', '#')]);
+    expect(effects).toEqual([{ type: 'placeCall', number: '551' }]);
+    expect(model.state).toMatchObject({ name: 'calling', number: '551', audio: 'speaker' });
+    expect(model.lastDialed).toBe('551');
+  });
+
+  it('backspace on the last predial digit returns to idle; # without digits does nothing', () => {
+    expect(run(keys('5', 'backspace')).model.state.name).toBe('idle');
+    expect(run(keys('#')).model.state.name).toBe('idle');
+  });
+
+  it('off-hook dialing dials on the inter-digit timeout, not before there are digits', () => {
+    const lifted = run([{ type: 'hook', offHook: true }, { type: 'dialTimeout' }]);
+    expect(lifted.model.state).toMatchObject({ name: 'dialing', digits: '', audio: 'handset' });
+    const { model, effects } = run([{ type: 'dialTimeout' }, ...keys('1', '2')], lifted.model);
+    expect(effects).toEqual([]);
+    const dialed = run([{ type: 'dialTimeout' }], model);
+    expect(dialed.effects).toEqual([{ type: 'placeCall', number: '12' }]);
+    expect(dialed.model.state).toMatchObject({ name: 'calling', audio: 'handset' });
+  });
+
+  it('predial timeout clears on-hook digits; lifting the handset after predial dials', () => {
+    expect(run([...keys('1', '2'), { type: 'predialTimeout' }]).model.state.name).toBe('idle');
+    const { effects, model } = run([...keys('1', '2'), { type: 'hook', offHook: true }]);
+    expect(effects).toEqual([{ type: 'placeCall', number: '12' }]);
+    expect(model.state).toMatchObject({ name: 'calling', audio: 'handset' });
+  });
+
+  it('caps the number of digits', () => {
+    expect(run(keys('1', '2', '3', '4', '5', '6', '7', '8', '9', '0')).model.state).toMatchObject({ digits: '12345678' });
+  });
+
+  it('outgoing call: attaches the line call, shows alerting, talks when answered, ends on hook down', () => {
+    let r = run([{ type: 'hook', offHook: true }, ...keys('5', '#')]);
+    r = run([{ type: 'call', call: outbound('5'), state: 'alerting' }], r.model);
+    expect(r.model.state).toMatchObject({ name: 'calling', alerting: true, call: { callId: 'out-1' } });
+    r = run([{ type: 'call', call: outbound('5'), state: 'active' }], r.model);
+    expect(r.model.state).toMatchObject({ name: 'talking', since: 1000, audio: 'handset' });
+    r = run([{ type: 'key', key: '9' }], r.model);
+    expect(r.effects).toEqual([{ type: 'sendDtmf', callId: 'out-1', digits: '9' }]);
+    r = run([{ type: 'hook', offHook: false }], r.model);
+    expect(r.effects).toEqual([{ type: 'hangup', callId: 'out-1', reason: 'local-hangup' }]);
+    expect(r.model.state.name).toBe('idle');
+  });
+
+  it('a busy far end returns to idle with a notice', () => {
+    let r = run(keys('5', '#'));
+    r = run([{ type: 'call', call: outbound('5'), state: 'alerting' }, { type: 'call', call: outbound('5'), state: 'ended', reason: 'busy' }], r.model);
+    expect(r.model.state).toEqual({ name: 'idle', notice: 'Busy' });
+  });
+
+  it('incoming call rings, is answered by lifting the handset, and ends when the far end hangs up', () => {
+    let r = run([{ type: 'call', call: inbound, state: 'ringing' }]);
+    expect(r.model.state).toMatchObject({ name: 'ringing', answering: null });
+    r = run([{ type: 'hook', offHook: true }], r.model);
+    expect(r.effects).toEqual([{ type: 'answer', callId: 'in-1' }]);
+    r = run([{ type: 'call', call: inbound, state: 'active' }], r.model);
+    expect(r.model.state).toMatchObject({ name: 'talking', audio: 'handset' });
+    r = run([{ type: 'call', call: inbound, state: 'ended', reason: 'remote-hangup' }], r.model);
+    expect(r.model.state).toEqual({ name: 'idle', notice: 'Call ended' });
+  });
+
+  it('incoming call answered on speaker; speaker again hangs up', () => {
+    let r = run([{ type: 'call', call: inbound, state: 'ringing' }, { type: 'key', key: 'speaker' }, { type: 'call', call: inbound, state: 'active' }]);
+    expect(r.model.state).toMatchObject({ name: 'talking', audio: 'speaker' });
+    r = run([{ type: 'key', key: 'speaker' }], r.model);
+    expect(r.effects).toEqual([{ type: 'hangup', callId: 'in-1', reason: 'local-hangup' }]);
+  });
+
+  it('cancel rejects a ringing call; a second call while busy is refused as busy', () => {
+    const rejected = run([{ type: 'call', call: inbound, state: 'ringing' }, { type: 'key', key: 'cancel' }]);
+    expect(rejected.effects).toEqual([{ type: 'hangup', callId: 'in-1', reason: 'rejected' }]);
+    const second = { ...inbound, callId: 'in-2' };
+    const busy = run([{ type: 'call', call: inbound, state: 'ringing' }, { type: 'call', call: second, state: 'ringing' }]);
+    expect(busy.effects).toEqual([{ type: 'hangup', callId: 'in-2', reason: 'busy' }]);
+    expect(busy.model.state).toMatchObject({ name: 'ringing', call: { callId: 'in-1' } });
+  });
+
+  it('switches a call from handset to speaker so replacing the handset keeps it', () => {
+    let r = run([{ type: 'hook', offHook: true }, ...keys('5', '#'), { type: 'call', call: outbound('5'), state: 'active' }, { type: 'key', key: 'speaker' }]);
+    expect(r.model.state).toMatchObject({ name: 'talking', audio: 'speaker' });
+    r = run([{ type: 'hook', offHook: false }], r.model);
+    expect(r.effects).toEqual([]);
+    expect(r.model.state.name).toBe('talking');
+  });
+
+  it('redial dials the last number; a failed call shows why', () => {
+    let r = run(keys('7', '7', '#'));
+    r = run([{ type: 'call', call: outbound('77'), state: 'ended', reason: 'local-hangup' }, { type: 'hangup' }], r.model);
+    r = run([{ type: 'key', key: 'redial' }], { ...r.model, state: { name: 'idle', notice: null } });
+    expect(r.effects).toEqual([{ type: 'placeCall', number: '77' }]);
+    r = run([{ type: 'callFailed', message: 'no line is configured' }], r.model);
+    expect(r.model.state).toEqual({ name: 'idle', notice: 'no line is configured' });
+  });
+});

@@ -1,0 +1,39 @@
+import { describe, expect, it } from '@jest/globals';
+import { parseClientMessage } from '../../../src/web/messages.js';
+import { originAllowed } from '../../../src/web/origin.js';
+
+describe('virtual phone origin check', () => {
+  it('accepts only the page\'s own loopback origin', () => {
+    expect(originAllowed('http://localhost:8080', 'localhost:8080', '127.0.0.1')).toBe(true);
+    expect(originAllowed('http://127.0.0.1:8080', '127.0.0.1:8080', '127.0.0.1')).toBe(true);
+    expect(originAllowed('http://192.168.1.20:8080', '192.168.1.20:8080', '192.168.1.20')).toBe(true);
+  });
+
+  it('refuses foreign, missing, mismatched and rebinding origins', () => {
+    expect(originAllowed('https://evil.example', 'localhost:8080', '127.0.0.1')).toBe(false);
+    expect(originAllowed(undefined, 'localhost:8080', '127.0.0.1')).toBe(false);
+    expect(originAllowed('null', 'localhost:8080', '127.0.0.1')).toBe(false);
+    expect(originAllowed('http://localhost:9999', 'localhost:8080', '127.0.0.1')).toBe(false);
+    // DNS rebinding: Host and Origin agree but name the attacker's domain.
+    expect(originAllowed('http://evil.example:8080', 'evil.example:8080', '0.0.0.0')).toBe(false);
+    expect(originAllowed('file:///tmp/x.html', 'localhost:8080', '127.0.0.1')).toBe(false);
+  });
+});
+
+describe('virtual phone messages', () => {
+  it('parses valid messages', () => {
+    expect(parseClientMessage('{"type":"key","key":"5"}')).toEqual({ type: 'key', key: '5', long: false });
+    expect(parseClientMessage('{"type":"hook","offHook":true}')).toEqual({ type: 'hook', offHook: true });
+    expect(parseClientMessage('{"type":"incomingCall","number":"+8613800138000","name":"王力"}')).toEqual({ type: 'incomingCall', number: '+8613800138000', name: '王力' });
+    expect(parseClientMessage('{"type":"incomingCall","number":"123","name":""}')).toEqual({ type: 'incomingCall', number: '123', name: null });
+  });
+
+  it('rejects malformed, unknown and oversized input with a reason', () => {
+    expect(parseClientMessage('not json')).toEqual({ error: 'message is not JSON' });
+    expect(parseClientMessage('{"type":"key","key":"F13"}')).toEqual({ error: 'unknown key "F13"' });
+    expect(parseClientMessage('{"type":"incomingCall","number":"12ab"}')).toMatchObject({ error: expect.stringMatching(/caller number/) });
+    expect(parseClientMessage(JSON.stringify({ type: 'incomingCall', number: '1', name: 'x'.repeat(65) }))).toMatchObject({ error: expect.stringMatching(/caller name/) });
+    expect(parseClientMessage(`{"type":"key","key":"${'1'.repeat(5000)}"}`)).toMatchObject({ error: expect.stringMatching(/exceeds/) });
+    expect(parseClientMessage('{"type":"reboot"}')).toEqual({ error: 'unknown message type "reboot"' });
+  });
+});
