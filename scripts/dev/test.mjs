@@ -17,6 +17,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setInterval, clearInterval } from 'node:timers';
 
 /**
  * The suites, in run order: a jest project (jest.config.js) each, with a wall-clock budget.
@@ -28,6 +29,12 @@ export const SUITES = [
   { name: 'integration', budgetSec: 600, optional: false },
   { name: 'e2e', budgetSec: 300, optional: true },
 ];
+
+/**
+ * DESKLINE_TEST_BUDGET_SCALE multiplies every budget (e.g. 3 on a slow or emulated machine,
+ * 0.01 to check the budget kill itself).
+ */
+const BUDGET_SCALE = Number(process.env.DESKLINE_TEST_BUDGET_SCALE ?? '1') > 0 ? Number(process.env.DESKLINE_TEST_BUDGET_SCALE ?? '1') : 1;
 
 /** After jest has written its results, how long it may take to exit before it is killed. */
 const EXIT_GRACE_MS = 15_000;
@@ -160,7 +167,8 @@ function jestCounts(file) {
   };
 }
 
-function runSuite(suite, jestArgs, filtered) {
+function runSuite(suiteRow, jestArgs, filtered) {
+  const suite = { ...suiteRow, budgetSec: Math.max(1, Math.round(suiteRow.budgetSec * BUDGET_SCALE)) };
   return new Promise((resolvePromise) => {
     const outDir = mkdtempSync(join(tmpdir(), `deskline-test-${suite.name}-`));
     const outFile = join(outDir, 'results.json');

@@ -16,6 +16,7 @@ import { loadUnifont } from '../display/font.js';
 import { PhoneService } from '../phone/service.js';
 import { WebService } from '../web/service.js';
 import { createDrivers, type DriverSet, type SimDrivers } from './drivers.js';
+import { controlSocketPath } from './socket.js';
 
 export interface AppOptions {
   config: Config;
@@ -40,13 +41,6 @@ export interface App {
   start(): Promise<ServiceReport[]>;
   stop(): Promise<void>;
   report(): ServiceReport[];
-}
-
-export function controlSocketPath(config: Config, dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (config.control.socket) return config.control.socket;
-  // systemd's RuntimeDirectory=deskline sets RUNTIME_DIRECTORY=/run/deskline
-  if (env.RUNTIME_DIRECTORY) return join(env.RUNTIME_DIRECTORY.split(':')[0], 'deskline.sock');
-  return join(dataDir, 'run', 'deskline.sock');
 }
 
 /** The composition root: the one place that builds concrete drivers from the board file and wires services. */

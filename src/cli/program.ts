@@ -5,9 +5,8 @@ import { ConfigError, readConfigFile, validateConfig } from '../config/load.js';
 import { fieldsMarked, jsonSchema } from '../config/schema.js';
 import { connectControl } from '../control/client.js';
 import { errorCode, errorMessage } from '../core/errors.js';
-import { controlSocketPath } from '../app/app.js';
+import { controlSocketPath } from '../app/socket.js';
 import { CliExit, EXIT, dataDir, loadConfigOrExit, print, type GlobalOptions } from './context.js';
-import { runDaemon } from './start.js';
 
 function globals(command: Command): GlobalOptions {
   return command.optsWithGlobals<GlobalOptions>();
@@ -52,6 +51,8 @@ export function buildProgram(): Command {
       return port;
     }))
     .action(async (options: { board?: string; port?: number }, command: Command) => {
+      // Loaded on demand: the daemon pulls in the web server and every service; other commands stay quick.
+      const { runDaemon } = await import('./start.js');
       await runDaemon({ ...globals(command), ...options });
     });
 

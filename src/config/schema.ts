@@ -116,7 +116,7 @@ export const ConfigSchema = Type.Object(
     control: section('Local control socket used by the deskline CLI', {
       socket: field((o) => Type.String(o), {
         default: '',
-        description: 'Unix socket path; empty = deskline.sock in $XDG_RUNTIME_DIR/deskline, /run/deskline (root) or the data directory',
+        description: 'Unix socket path; empty = $RUNTIME_DIRECTORY/deskline.sock under systemd, else <data>/run/deskline.sock',
         restart: true,
       }),
     }),

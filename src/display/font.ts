@@ -23,7 +23,7 @@ import { DisplayError } from './errors.js';
  * Storage: the whole file is decoded at load time into one compact byte array (1 byte per
  * row of an 8 px glyph, 2 bytes per row of a 16 px glyph: about 1.7 MB for all of the BMP)
  * plus a sorted code point index (8 bytes + 1 per glyph). The row bytes use the .hex bit order
- * unchanged, so a glyph's `rows` is a view into that array and lookups allocate nothing else.
+ * unchanged, so a glyph's `rows` is a view into that array: lookups copy nothing.
  */
 
 /** Where Debian's `unifont` package installs the BMP font. */

@@ -96,7 +96,7 @@ export class Framebuffer {
     const left = Math.floor(x);
     const top = Math.floor(y);
     const inverse = options.inverse ?? false;
-    const limit = options.maxWidth === undefined ? Infinity : Math.max(0, Math.floor(options.maxWidth));
+    const limit = options.maxWidth === undefined ? Infinity : Math.max(0, Math.floor(options.maxWidth) || 0);
     const clipLeft = Math.max(0, left);
     const clipRight = Math.min(this.width, left + limit);
     let advance = 0;

@@ -50,6 +50,8 @@ export class PhoneService implements Service {
   #indicators: Indicators = { ringing: false, leds: {}, route: 'none' };
   #indicatorChain: Promise<void> = Promise.resolve();
   #dialTimer: TimerHandle | null = null;
+  readonly #inputs: PhoneInput[] = [];
+  #dispatching = false;
   #tick: TimerHandle | null = null;
   readonly #off: Array<() => void> = [];
 
@@ -128,11 +130,25 @@ export class PhoneService implements Service {
     return this.describe();
   }
 
+  /**
+   * Feed one input to the state machine. Effects (answer, hangup, ...) may report back synchronously
+   * through the bus; such inputs are queued and handled after the current one is fully applied.
+   */
   private dispatch(input: PhoneInput): void {
+    this.#inputs.push(input);
+    if (this.#dispatching) return;
+    this.#dispatching = true;
+    try {
+      for (let next = this.#inputs.shift(); next; next = this.#inputs.shift()) this.apply(next);
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+
+  private apply(input: PhoneInput): void {
     const before = this.#model;
     const { model, effects } = reduce(before, input, { maxDigits: this.ctx.config().phone.maxDigits, now: this.ctx.clock.monotonic() });
     this.#model = model;
-    for (const effect of effects) this.run(effect);
     if (model.state !== before.state) {
       this.scheduleDialTimer();
       if (model.state.name !== before.state.name) {
@@ -147,6 +163,7 @@ export class PhoneService implements Service {
         .then(() => this.applyIndicators(wanted))
         .catch((error: unknown) => this.ctx.log.error({ err: error }, 'indicator update failed'));
     }
+    for (const effect of effects) this.run(effect);
   }
 
   private run(effect: PhoneEffect): void {

@@ -8,7 +8,7 @@ import { Framebuffer } from '../../src/display/framebuffer.js';
  * driver was actually sent, independent of the screen layout.
  *
  * Each display column is read once into 16-bit vertical strips, so a candidate position is
- * rejected after comparing one integer; a full 240x128 search takes well under a millisecond.
+ * rejected after comparing one integer; a full 240x128 search takes about a millisecond.
  */
 
 export interface PixelSource {

@@ -62,7 +62,9 @@ export async function launchChromium(o: { args?: string[]; timeoutMs?: number } 
       unregister();
       const tree = descendants(pid);
       await browser.close().catch(() => undefined);
-      await Promise.race([server.close().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([server.close().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
       if (!(await waitGone(pid, 3000))) {
         await server.kill().catch(() => undefined);
         try {

@@ -73,6 +73,7 @@ describe('the app on the sim board', () => {
     await app.phone.settled();
     expect(sim.mcu.indicators.ringer.cadence).toBeNull();
     expect(sim.mcu.audioRoute.route).toEqual({ device: 'handset', line: false });
+    expect(sim.mcu.indicators.leds.line).toBe('on');
     expect(await shows('00:00')).toBe(true);
     clock.advance(65_000);
     expect(await shows('01:05')).toBe(true);
