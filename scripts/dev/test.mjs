@@ -27,7 +27,7 @@ import { setInterval, clearInterval } from 'node:timers';
 export const SUITES = [
   { name: 'unit', budgetSec: 300, optional: false },
   { name: 'integration', budgetSec: 600, optional: false },
-  { name: 'e2e', budgetSec: 300, optional: true },
+  { name: 'e2e', budgetSec: 300, optional: false },
 ];
 
 /**
@@ -283,7 +283,9 @@ export async function main(argv) {
     return 2;
   }
   if (o.help) {
-    log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 15).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+    const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
+    const header = lines.slice(0, lines.findIndex((l) => !l.startsWith('//')));
+    log(header.map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
     log(`suites: ${SUITES.map((s) => `${s.name} (${s.budgetSec} s${s.optional ? ', optional' : ''})`).join(', ')}`);
     return 0;
   }

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';

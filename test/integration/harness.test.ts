@@ -6,6 +6,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { SerialPort } from 'serialport';
+import WebSocket from 'ws';
 import { freePorts, freePortRange, freeTcpPort, freeUdpPort } from '../support/ports.js';
 import {
   MissingPeerError,
@@ -256,6 +257,36 @@ describe('kamailio registrar', () => {
     await kam.stop();
     expectPidGone(kam.pid);
   }, 40_000);
+});
+
+describe('kamailio with WebSocket', () => {
+  it('accepts a SIP WebSocket and answers OPTIONS over it', async () => {
+    const kam = await startKamailio({ websocket: true });
+    expect(kam.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+    const ws = new WebSocket(kam.wsUrl!, 'sip');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      expect(ws.protocol).toBe('sip');
+      const callId = `ws-${randomBytes(4).toString('hex')}`;
+      const reply = new Promise<string>((resolve) => ws.once('message', (d) => resolve(d.toString())));
+      ws.send(
+        `OPTIONS sip:${kam.host}:${kam.wsPort} SIP/2.0\r\n` +
+          `Via: SIP/2.0/WS harness.invalid;branch=z9hG4bK${randomBytes(5).toString('hex')}\r\n` +
+          `Max-Forwards: 70\r\nFrom: <sip:probe@harness.invalid>;tag=1\r\nTo: <sip:${kam.host}:${kam.wsPort}>\r\n` +
+          `Call-ID: ${callId}\r\nCSeq: 7 OPTIONS\r\nContent-Length: 0\r\n\r\n`,
+      );
+      const res = parseSipResponse(await reply);
+      expect(res?.status).toBe(200);
+      expect(res?.headers['call-id']).toBe(callId);
+    } finally {
+      ws.close();
+    }
+    await kam.stop();
+    expectPidGone(kam.pid);
+  }, 30_000);
 });
 
 describe('mosquitto broker', () => {
