@@ -79,8 +79,9 @@ export function createApp(options: AppOptions): App {
     .add({ name: 'mcu', create: () => ({ start: async () => void (await drivers.mcu.open()), stop: () => drivers.mcu.close() }) })
     .add({ name: 'control', create: () => new ControlService({ log: logFor('control'), control, socketPath }) })
     .add({ name: 'calls', create: () => calls })
-    .add({ name: 'phone', deps: ['mcu', 'calls'], create: () => phone })
-    .add({ name: 'web', create: () => web });
+    // The web UI starts before the phone so it sees the phone's first screen and state.
+    .add({ name: 'web', create: () => web })
+    .add({ name: 'phone', deps: ['mcu', 'calls'], create: () => phone });
 
   control.register('app', 'status', () => ({
     board: board.id,
