@@ -10,7 +10,8 @@
 // tsconfig.build.json; some tests spawn dist/src/main.js), (3) per suite in SUITES: jest
 // --selectProjects <suite> in its own process group, killed (with every process under it) when
 // it exceeds its budget. Ends with one line "N passed, N failed[, N skipped]"; exit code 1 if
-// anything failed. --skip-deps and --skip-build skip steps 1 and 2 (for quick local loops).
+// anything failed. --skip-deps and --skip-build skip steps 1 and 2, --skip-lint the eslint run
+// between build and suites (for quick local loops).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -48,7 +49,7 @@ function log(msg) {
 }
 
 export function parseArgs(argv) {
-  const o = { suites: [], jestArgs: [], skipDeps: false, skipBuild: false, help: false };
+  const o = { suites: [], jestArgs: [], skipDeps: false, skipBuild: false, skipLint: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') {
@@ -62,6 +63,7 @@ export function parseArgs(argv) {
       o.suites.push(...a.slice('--suite='.length).split(',').filter(Boolean));
     } else if (a === '--skip-deps') o.skipDeps = true;
     else if (a === '--skip-build') o.skipBuild = true;
+    else if (a === '--skip-lint') o.skipLint = true;
     else if (a === '--help' || a === '-h') o.help = true;
     else o.jestArgs.push(a);
   }
@@ -318,6 +320,14 @@ export async function main(argv) {
     }
   }
 
+  // Lint (typed: forbids floating promises) counts as one failed check when it fails; suites still run.
+  let lintFailed = false;
+  if (!o.skipLint) {
+    const r = runStep('lint', process.execPath, [join(ROOT, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']);
+    log(`lint: ${r.ok ? 'ok' : 'FAILED'} in ${r.secs} s`);
+    lintFailed = !r.ok;
+  }
+
   const results = [];
   // a path pattern or a test-name filter may leave a suite without matching files: no failure then
   const filtered = o.jestArgs.some(
@@ -335,6 +345,10 @@ export async function main(argv) {
     failed: 0,
     skipped: 0,
   });
+  if (lintFailed) {
+    total.failed += 1;
+    log('  lint         FAILED (eslint ., see above)');
+  }
   const ranNothing = total.passed + total.failed === 0;
   if (ranNothing) {
     log('  no test ran at all');
