@@ -14,6 +14,7 @@ import { projectRoot } from '../core/paths.js';
 import { ServiceHost, type ServiceReport } from '../core/services.js';
 import { loadUnifont } from '../display/font.js';
 import { PhoneService } from '../phone/service.js';
+import { SystemdNotifyService } from '../systemd/service.js';
 import { WebService } from '../web/service.js';
 import { createDrivers, type DriverSet, type SimDrivers } from './drivers.js';
 import { controlSocketPath } from './socket.js';
@@ -27,6 +28,8 @@ export interface AppOptions {
   clock?: Clock;
   /** Defaults to config.control.socket, $RUNTIME_DIRECTORY/deskline.sock, or <data>/run/deskline.sock. */
   socketPath?: string;
+  /** Process environment (NOTIFY_SOCKET, WATCHDOG_USEC under systemd); defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface App {
@@ -81,7 +84,18 @@ export function createApp(options: AppOptions): App {
     .add({ name: 'calls', create: () => calls })
     // The web UI starts before the phone so it sees the phone's first screen and state.
     .add({ name: 'web', create: () => web })
-    .add({ name: 'phone', deps: ['mcu', 'calls'], create: () => phone });
+    .add({ name: 'phone', deps: ['mcu', 'calls'], create: () => phone })
+    // Last: tells systemd we are ready once everything else has started (or failed).
+    .add({
+      name: 'systemd',
+      create: () => new SystemdNotifyService({
+        log: logFor('systemd'), clock, env: options.env ?? process.env,
+        status: () => {
+          const report = host.report().filter((r) => r.name !== 'systemd');
+          return `board=${board.id};services_running=${report.filter((r) => r.status === 'running').length}/${report.length}`;
+        },
+      }),
+    });
 
   control.register('app', 'status', () => ({
     board: board.id,

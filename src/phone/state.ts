@@ -67,6 +67,22 @@ const END_NOTICES: Partial<Record<CallEndReason, string>> = {
   cancelled: 'Missed call',
 };
 
+/**
+ * The soft keys under the display do what their label on the bottom row says (see view.ts):
+ * soft1 is the left label, soft4 the right one.
+ */
+export function softKeyAction(state: PhoneState, key: PhoneKey): PhoneKey {
+  if (key !== 'soft1' && key !== 'soft4') return key;
+  const left = key === 'soft1';
+  switch (state.name) {
+    case 'idle': return left ? 'redial' : 'menu';
+    case 'dialing': return left ? 'backspace' : 'ok';
+    case 'ringing': return left ? 'cancel' : 'ok';
+    case 'calling': return left ? key : 'cancel';
+    case 'talking': return left ? 'hold' : 'cancel';
+  }
+}
+
 export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits): { model: PhoneModel; effects: PhoneEffect[] } {
   const effects: PhoneEffect[] = [];
   // The hook input updates `offHook` first; every helper builds on `current`.
@@ -113,7 +129,7 @@ export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits
     }
 
     case 'key': {
-      const key = input.key;
+      const key = softKeyAction(s, input.key);
       if (DIAL_CHARS.has(key)) {
         switch (s.name) {
           case 'idle':

@@ -114,4 +114,13 @@ describe('phone state machine', () => {
     r = run([{ type: 'callFailed', message: 'no line is configured' }], r.model);
     expect(r.model.state).toEqual({ name: 'idle', notice: 'no line is configured' });
   });
+
+  it('soft keys do what the bottom row of the display says', () => {
+    const dialing = run(keys('1', '2', 'soft1'));
+    expect(dialing.model.state).toMatchObject({ name: 'dialing', digits: '1' });
+    expect(run(['soft4'].map((k) => ({ type: 'key', key: k }) as PhoneInput), dialing.model).effects).toEqual([{ type: 'placeCall', number: '1' }]);
+    const ringing = run([{ type: 'call', call: inbound, state: 'ringing' }]);
+    expect(run(keys('soft4'), ringing.model).effects).toEqual([{ type: 'answer', callId: 'in-1' }]);
+    expect(run(keys('soft1'), ringing.model).effects).toEqual([{ type: 'hangup', callId: 'in-1', reason: 'rejected' }]);
+  });
 });
