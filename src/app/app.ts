@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Board } from '../board/board.js';
+import { AnalogLine } from '../calls/analog-line.js';
 import { SimLine } from '../calls/sim-line.js';
 import { CallService } from '../calls/service.js';
 import type { Line } from '../calls/types.js';
@@ -38,6 +39,7 @@ export interface App {
   readonly drivers: DriverSet;
   /** The sim board's concrete drivers and line (null on real hardware). */
   readonly sim: (SimDrivers & { line: SimLine | null }) | null;
+  readonly analogLine: AnalogLine | null;
   readonly phone: PhoneService;
   readonly web: WebService;
   readonly socketPath: string;
@@ -62,7 +64,11 @@ export function createApp(options: AppOptions): App {
   const simLine = sim && config.simLine.enabled
     ? new SimLine({ clock, settings: () => ({ answerAfterMs: config.simLine.answerAfterMs, busyNumbers: config.simLine.busyNumbers }) })
     : null;
-  const lines: Line[] = simLine ? [simLine] : [];
+  // The analog line owns the MCU's line role and the caller-ID source.
+  const analogLine = config.analogLine.enabled
+    ? new AnalogLine({ line: drivers.mcu.line, callerId: drivers.callerId, clock, log: logFor('analog'), settings: () => config.analogLine })
+    : null;
+  const lines: Line[] = [simLine, analogLine].filter((line): line is SimLine | AnalogLine => line !== null);
 
   const calls = new CallService({ bus, clock, log: logFor('calls'), lines });
   const phone = new PhoneService({
@@ -106,7 +112,7 @@ export function createApp(options: AppOptions): App {
   }));
 
   return {
-    board, bus, drivers, phone, web, socketPath,
+    board, bus, drivers, phone, web, socketPath, analogLine,
     sim: sim ? { ...sim, line: simLine } : null,
     start: () => host.startAll(),
     stop: async () => {

@@ -74,17 +74,17 @@ export class CallService implements Service, CallControl {
   private track(call: Call): void {
     this.#calls.set(call.info.callId, call);
     this.publish(call.info, call.state);
+    const offIdentified = call.on('identified', (info) => this.ctx.bus.emit('callerIdReceived', { ...info }));
     const off = call.on('stateChanged', ({ state, reason }) => {
       this.publish(call.info, state, reason);
-      if (state === 'ended') {
-        off();
-        this.#calls.delete(call.info.callId);
-      }
+      if (state === 'ended') untrack();
     });
-    if (call.state === 'ended') {
+    const untrack = () => {
       off();
+      offIdentified();
       this.#calls.delete(call.info.callId);
-    }
+    };
+    if (call.state === 'ended') untrack();
   }
 
   private publish(info: CallInfo, state: CallState, reason?: CallEndReason): void {

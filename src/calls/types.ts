@@ -4,6 +4,8 @@ import type { CallEndReason, CallInfo, CallState, LineKind } from '../core/event
 export interface CallEvents {
   [event: string]: unknown;
   stateChanged: { state: CallState; reason?: CallEndReason };
+  /** The caller was identified after the call was announced (analog caller ID between rings). */
+  identified: CallInfo;
 }
 
 /**

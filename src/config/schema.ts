@@ -113,6 +113,27 @@ export const ConfigSchema = Type.Object(
         description: 'Numbers the simulated far end answers with busy',
       }),
     }),
+    analogLine: section('The analog line (FXO through the MCU, caller ID from the decoder)', {
+      enabled: field((o) => Type.Boolean(o), { default: true, description: 'Use the analog line when the board has one', restart: true }),
+      ringTimeoutMs: field((o) => Type.Integer({ ...o, minimum: 2000, maximum: 30000 }), {
+        default: 8000,
+        description: 'An incoming call counts as missed when no ring burst came for this long (longer than the longest ring pause)',
+      }),
+      dialToneTimeoutMs: field((o) => Type.Integer({ ...o, minimum: 500, maximum: 10000 }), {
+        default: 3000,
+        description: 'After seizing the line, wait this long for dial tone before giving up',
+      }),
+      answerSupervision: field((o) => Type.Union([Type.Literal('polarity'), Type.Literal('none')], o), {
+        default: 'none',
+        description: "How the far end's answer is known: 'polarity' (the exchange reverses polarity on answer) or 'none' (the call counts as connected once dialed)",
+      }),
+      dtmfToneMs: field((o) => Type.Integer({ ...o, minimum: 40, maximum: 500 }), { default: 100, description: 'DTMF tone length when dialing' }),
+      dtmfGapMs: field((o) => Type.Integer({ ...o, minimum: 40, maximum: 500 }), { default: 100, description: 'Pause between DTMF tones when dialing' }),
+      disconnectDebounceMs: field((o) => Type.Integer({ ...o, minimum: 50, maximum: 5000 }), {
+        default: 400,
+        description: 'Loop current must stay away this long before a call counts as ended by the far end',
+      }),
+    }),
     control: section('Local control socket used by the deskline CLI', {
       socket: field((o) => Type.String(o), {
         default: '',

@@ -10,13 +10,19 @@ export type CallState = 'ringing' | 'dialing' | 'alerting' | 'active' | 'ended';
 
 export type CallEndReason = 'local-hangup' | 'remote-hangup' | 'rejected' | 'busy' | 'no-answer' | 'cancelled' | 'failed';
 
+export type AbsenceReason = 'private' | 'unavailable';
+
 export interface CallInfo {
   callId: string;
   lineId: string;
   lineKind: LineKind;
   direction: CallDirection;
+  /** Digits as the line gave them; '' while unknown (an analog call before its caller ID). */
   number: string;
   name: string | null;
+  /** Why the caller's number or name is missing, when caller ID said so. */
+  numberAbsent?: AbsenceReason | null;
+  nameAbsent?: AbsenceReason | null;
 }
 
 export type PhoneStateName = 'idle' | 'dialing' | 'ringing' | 'calling' | 'talking';
@@ -27,6 +33,8 @@ export interface BusEvents {
   hookChanged: { offHook: boolean; source: 'handset' | 'hid' };
   keyPressed: { key: PhoneKey; long: boolean };
   callStateChanged: CallInfo & { state: CallState; reason?: CallEndReason; at: number };
+  /** Caller ID arrived (or changed) for a call that is already known. */
+  callerIdReceived: CallInfo;
   phoneStateChanged: { state: PhoneStateName; previous: PhoneStateName; call: CallInfo | null };
   /** The display's text model after each render (what a screen reader or the web UI shows). */
   displayChanged: { rows: string[] };

@@ -80,6 +80,7 @@ export class PhoneService implements Service {
         this.dispatch({ type: 'key', key });
       }),
       ctx.bus.on('phone', 'callStateChanged', (event) => this.dispatch({ type: 'call', call: event, state: event.state, reason: event.reason })),
+      ctx.bus.on('phone', 'callerIdReceived', (call) => this.dispatch({ type: 'identified', call })),
       ctx.control.register('phone', 'phone.state', () => this.describe()),
       ctx.control.register('phone', 'phone.dial', (params) => this.dialFromCli(params)),
       ctx.control.register('phone', 'phone.hangup', () => {

@@ -33,6 +33,7 @@ export type PhoneInput =
   | { type: 'dial'; number: string }
   | { type: 'hangup' }
   | { type: 'call'; call: CallInfo; state: CallState; reason?: CallEndReason }
+  | { type: 'identified'; call: CallInfo }
   | { type: 'callFailed'; message: string };
 
 export type PhoneEffect =
@@ -207,6 +208,10 @@ export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits
       if (s.name === 'ringing') return endCall(s.call, 'rejected');
       if (s.name === 'calling' || s.name === 'talking') return endCall(s.call);
       if (s.name === 'dialing') return next(IDLE);
+      return same();
+
+    case 'identified':
+      if ((s.name === 'ringing' || s.name === 'talking') && s.call.callId === input.call.callId) return next({ ...s, call: input.call });
       return same();
 
     case 'callFailed':

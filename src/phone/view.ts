@@ -1,3 +1,4 @@
+import type { CallInfo } from '../core/events.js';
 import type { ScreenModel } from '../display/screen.js';
 import type { PhoneModel } from './state.js';
 
@@ -18,7 +19,13 @@ export function formatDuration(ms: number): string {
   return hours > 0 ? `${hours}:${rest}` : rest;
 }
 
-const callerName = (name: string | null) => name ?? 'Unknown caller';
+/** Who is calling, in words: the name, else why caller ID has none. */
+export function callerLabel(call: CallInfo): string {
+  if (call.name) return call.name;
+  if (call.numberAbsent === 'private' || call.nameAbsent === 'private') return 'Private caller';
+  if (call.number) return 'Unknown caller';
+  return call.numberAbsent === 'unavailable' ? 'Number unavailable' : 'Incoming call';
+}
 
 /** What the 240x128 display shows in each phone state: 8 rows of 16 px, status bar on top, soft keys at the bottom. */
 export function phoneView(model: PhoneModel, view: ViewContext): ScreenModel {
@@ -50,7 +57,7 @@ export function phoneView(model: PhoneModel, view: ViewContext): ScreenModel {
       return {
         rows: [
           title('Incoming call'), null,
-          { text: callerName(s.call.name), align: 'center' }, { text: s.call.number, align: 'center' }, null,
+          { text: callerLabel(s.call), align: 'center' }, { text: s.call.number, align: 'center' }, null,
           { text: s.answering ? 'Answering...' : 'Ringing', align: 'center' }, null,
           softKeys('Reject', 'Answer'),
         ],
@@ -68,7 +75,7 @@ export function phoneView(model: PhoneModel, view: ViewContext): ScreenModel {
       return {
         rows: [
           title(s.audio === 'speaker' ? 'Connected (speaker)' : 'Connected'), null,
-          { text: s.call.name ?? s.call.number, align: 'center' }, s.call.name ? { text: s.call.number, align: 'center' } : null, null,
+          { text: s.call.name ?? (s.call.number || callerLabel(s.call)), align: 'center' }, s.call.name ? { text: s.call.number, align: 'center' } : null, null,
           { text: formatDuration(view.now - s.since), align: 'center' }, null,
           softKeys('Hold', 'End'),
         ],

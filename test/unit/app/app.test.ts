@@ -119,3 +119,24 @@ describe('the app on the sim board', () => {
     expect(report.find((r) => r.name === 'web')?.status).toBe('running');
   });
 });
+
+describe('the analog line on the sim board', () => {
+  it('a ring with caller ID shows the caller; off-hook seizes the line; keys dial DTMF; on-hook releases', async () => {
+    const { sim, shows, app } = await boot();
+    sim.mcu.line.injectRing(true);
+    expect(await shows('Incoming call')).toBe(true);
+    sim.callerId.inject({ format: 'sdmf', number: '2125551234', name: null });
+    expect(await shows('2125551234')).toBe(true);
+    sim.mcu.keypad.setHook(true);
+    await app.phone.settled();
+    expect(sim.mcu.line.seized).toBe(true);
+    sim.mcu.keypad.press('4');
+    sim.mcu.keypad.press('2');
+    await app.phone.settled();
+    await new Promise((r) => setImmediate(r));
+    sim.mcu.keypad.setHook(false);
+    await app.phone.settled();
+    expect(sim.mcu.line.actions).toEqual([{ action: 'seize' }, { action: 'dial', digits: '4' }, { action: 'dial', digits: '2' }, { action: 'release' }]);
+    expect(await shows('Garden Shop')).toBe(true);
+  });
+});
