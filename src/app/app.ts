@@ -87,7 +87,7 @@ export function createApp(options: AppOptions): App {
   host
     .add({ name: 'mcu', create: () => ({ start: async () => void (await drivers.mcu.open()), stop: () => drivers.mcu.close() }) })
     .add({ name: 'control', create: () => new ControlService({ log: logFor('control'), control, socketPath }) })
-    .add({ name: 'calls', create: () => calls })
+    .add({ name: 'calls', deps: analogLine ? ['mcu'] : [], create: () => calls })
     // The web UI starts before the phone so it sees the phone's first screen and state.
     .add({ name: 'web', create: () => web })
     .add({ name: 'phone', deps: ['mcu', 'calls'], create: () => phone })

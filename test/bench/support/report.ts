@@ -1,0 +1,29 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../../../src/core/paths.js';
+
+export interface Metric {
+  metric: string;
+  value: number;
+  unit: string;
+}
+
+/** Percentile (nearest rank) of a list of numbers. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** Print a table and write bench-results/<suite>.json. */
+export function report(suite: string, metrics: Metric[]): string {
+  const width = Math.max(...metrics.map((m) => m.metric.length), 6);
+  process.stdout.write(`\n${suite}\n${'metric'.padEnd(width)}  ${'value'.padStart(12)}  unit\n`);
+  for (const m of metrics) process.stdout.write(`${m.metric.padEnd(width)}  ${m.value.toFixed(3).padStart(12)}  ${m.unit}\n`);
+  const dir = join(projectRoot(), 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${suite}.json`);
+  writeFileSync(file, `${JSON.stringify(metrics, null, 2)}\n`);
+  process.stdout.write(`written to ${file}\n`);
+  return file;
+}
