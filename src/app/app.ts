@@ -70,7 +70,7 @@ export function createApp(options: AppOptions): App {
     : null;
   const lines: Line[] = [simLine, analogLine].filter((line): line is SimLine | AnalogLine => line !== null);
 
-  const calls = new CallService({ bus, clock, log: logFor('calls'), lines });
+  const calls = new CallService({ bus, clock, log: logFor('calls'), lines, country: () => config.device.country });
   const phone = new PhoneService({
     bus, clock, control, config: current, log: logFor('phone'),
     keypad: drivers.mcu.keypad, display: drivers.mcu.display, indicators: drivers.mcu.indicators, audioRoute: drivers.mcu.audioRoute,

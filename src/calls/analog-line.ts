@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CallerId, CallerIdSource } from '../../drivers/callerid/types.js';
 import { TypedEmitter } from '../../drivers/common/typed-emitter.js';
-import type { AnalogLineDriver } from '../../drivers/mcu/types.js';
+import type { AnalogLineDriver, LineTone } from '../../drivers/mcu/types.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { DesklineError, errorMessage } from '../core/errors.js';
 import type { CallEndReason, CallInfo, CallState } from '../core/events.js';
@@ -98,8 +98,7 @@ export class AnalogLine extends TypedEmitter<LineEvents> implements Line {
       line.on('polarityReversed', () => this.onPolarityReversed()),
       line.on('loopCurrentChanged', ({ present }) => this.onLoopCurrent(present)),
     );
-    const tones = (line as Partial<Pick<AnalogLineDriver, 'on'>>).on as AnalogLineDriver['on'] | undefined;
-    if (tones) this.#off.push((line.on as (event: string, fn: (p: { tone: string }) => void) => () => void)('toneDetected', ({ tone }) => this.onTone(tone)));
+    this.#off.push(line.on('toneDetected', ({ tone }) => this.onTone(tone)));
     if (callerId) {
       this.#off.push(callerId.on('callerIdReceived', (cid) => this.onCallerId(cid)));
       await callerId.open();
@@ -239,11 +238,12 @@ export class AnalogLine extends TypedEmitter<LineEvents> implements Line {
     this.#disconnectTimer = clock.setTimeout(() => void this.endCall(call, 'remote-hangup'), this.options.settings().disconnectDebounceMs);
   }
 
-  private onTone(tone: string): void {
+  private onTone(tone: LineTone): void {
     this.#toneSeen = true;
     if (tone === 'dial') this.#dialTone?.resolve();
     const call = this.#call;
-    if (!call || call.info.direction !== 'outbound' && call.state !== 'active') return;
+    // Busy or congestion tone ends an outgoing call being set up (busy) or any connected call (the far end hung up).
+    if (!call || (call.info.direction !== 'outbound' && call.state !== 'active')) return;
     if (tone === 'busy' || tone === 'congestion') {
       void this.endCall(call, call.state === 'active' ? 'remote-hangup' : 'busy');
     }

@@ -4,6 +4,7 @@ import { DesklineError } from '../core/errors.js';
 import type { BusEvents, CallEndReason, CallInfo, CallState } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import type { Service } from '../core/services.js';
+import { normalizeNumber } from '../numbers/numbers.js';
 import type { Call, CallControl, Line } from './types.js';
 
 export interface CallServiceContext {
@@ -11,6 +12,8 @@ export interface CallServiceContext {
   clock: Clock;
   log: Logger;
   lines: Line[];
+  /** The line's country (config device.country), for normalising numbers to E.164. */
+  country: () => string;
 }
 
 /** Dialed numbers: digits, * and #, an optional leading +, or a SIP URI user part later. */
@@ -74,7 +77,7 @@ export class CallService implements Service, CallControl {
   private track(call: Call): void {
     this.#calls.set(call.info.callId, call);
     this.publish(call.info, call.state);
-    const offIdentified = call.on('identified', (info) => this.ctx.bus.emit('callerIdReceived', { ...info }));
+    const offIdentified = call.on('identified', (info) => this.ctx.bus.emit('callerIdReceived', this.normalized(info)));
     const off = call.on('stateChanged', ({ state, reason }) => {
       this.publish(call.info, state, reason);
       if (state === 'ended') untrack();
@@ -89,6 +92,11 @@ export class CallService implements Service, CallControl {
 
   private publish(info: CallInfo, state: CallState, reason?: CallEndReason): void {
     this.ctx.log.info({ callId: info.callId, line: info.lineId, direction: info.direction, state, reason }, `call ${state}`);
-    this.ctx.bus.emit('callStateChanged', { ...info, state, ...(reason ? { reason } : {}), at: this.ctx.clock.now() });
+    this.ctx.bus.emit('callStateChanged', { ...this.normalized(info), state, ...(reason ? { reason } : {}), at: this.ctx.clock.now() });
+  }
+
+  /** Every call fact carries the number in E.164 too; the digits as sent stay in `number` for display. */
+  private normalized(info: CallInfo): CallInfo {
+    return { ...info, e164: info.number ? normalizeNumber(info.number, this.ctx.country()).e164 : null };
   }
 }

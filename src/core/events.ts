@@ -23,6 +23,8 @@ export interface CallInfo {
   /** Why the caller's number or name is missing, when caller ID said so. */
   numberAbsent?: AbsenceReason | null;
   nameAbsent?: AbsenceReason | null;
+  /** The number in E.164 (normalised with device.country) for lookups, or null when it cannot be. */
+  e164?: string | null;
 }
 
 export type PhoneStateName = 'idle' | 'dialing' | 'ringing' | 'calling' | 'talking';

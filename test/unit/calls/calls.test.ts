@@ -11,10 +11,14 @@ function setup(busyNumbers: string[] = []) {
   const { log } = captureLogger();
   const bus = new EventBus<BusEvents>(log);
   const line = new SimLine({ clock, settings: () => ({ answerAfterMs: 2000, busyNumbers }) });
-  const calls = new CallService({ bus, clock, log, lines: [line] });
+  const calls = new CallService({ bus, clock, log, lines: [line], country: () => 'US' });
   const states: string[] = [];
-  bus.on('test', 'callStateChanged', (e) => void states.push(`${e.direction}:${e.state}${e.reason ? `:${e.reason}` : ''}`));
-  return { clock, line, calls, states };
+  const facts: BusEvents['callStateChanged'][] = [];
+  bus.on('test', 'callStateChanged', (e) => {
+    facts.push(e);
+    states.push(`${e.direction}:${e.state}${e.reason ? `:${e.reason}` : ''}`);
+  });
+  return { clock, line, calls, states, facts };
 }
 
 describe('calls on the simulated line', () => {
@@ -31,6 +35,14 @@ describe('calls on the simulated line', () => {
     expect(states).toEqual(['outbound:alerting', 'outbound:active', 'outbound:ended:local-hangup']);
     expect(calls.activeCalls()).toEqual([]);
     expect(clock.pending).toBe(0);
+  });
+
+  it('call facts carry the number in E.164 next to the digits as sent', async () => {
+    const { calls, facts, line } = setup();
+    await calls.start();
+    await calls.placeCall('2125551234');
+    line.injectIncoming({ number: '12345' });
+    expect(facts.map((f) => [f.number, f.e164])).toEqual([['2125551234', '+12125551234'], ['12345', null]]);
   });
 
   it('busy numbers end with busy', async () => {
@@ -56,7 +68,7 @@ describe('calls on the simulated line', () => {
     await calls.start();
     await expect(calls.placeCall('12; rm -rf')).rejects.toMatchObject({ code: 'CALL_BAD_NUMBER' });
     await expect(calls.answer('nope')).rejects.toMatchObject({ code: 'CALL_NOT_FOUND' });
-    const none = new CallService({ bus: new EventBus<BusEvents>(captureLogger().log), clock: new FakeClock(), log: captureLogger().log, lines: [] });
+    const none = new CallService({ bus: new EventBus<BusEvents>(captureLogger().log), clock: new FakeClock(), log: captureLogger().log, lines: [], country: () => 'US' });
     await expect(none.placeCall('123')).rejects.toMatchObject({ code: 'CALL_NO_LINE' });
   });
 
