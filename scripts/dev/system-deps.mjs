@@ -13,8 +13,11 @@ import { existsSync, writeFileSync, rmSync, readFileSync, accessSync, constants 
 import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-/** Packages `npm start` needs: the display font (/usr/share/unifont/unifont.hex). */
-export const RUNTIME_PACKAGES = ['unifont'];
+/**
+ * Packages `npm start` needs: the display font (/usr/share/unifont/unifont.hex), and the libraries
+ * node-hid's hidraw build loads for USB handsets (libusb-1.0, libudev).
+ */
+export const RUNTIME_PACKAGES = ['unifont', 'libusb-1.0-0', 'libudev1'];
 
 /** Packages the test suites need: the runtime set plus the real peers of DESIGN.md. */
 export const TEST_PACKAGES = [

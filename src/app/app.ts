@@ -14,6 +14,7 @@ import type { Logger } from '../core/log.js';
 import { projectRoot } from '../core/paths.js';
 import { ServiceHost, type ServiceReport } from '../core/services.js';
 import { loadUnifont } from '../display/font.js';
+import { HidService } from '../hid/service.js';
 import { PhoneService } from '../phone/service.js';
 import { SystemdNotifyService } from '../systemd/service.js';
 import { WebService } from '../web/service.js';
@@ -55,7 +56,7 @@ export function createApp(options: AppOptions): App {
   const ownClock = options.clock ? null : new SystemClock(trust);
   const clock = options.clock ?? ownClock!;
   const bus = new EventBus<BusEvents>(log.child({ ns: 'bus' }));
-  const { drivers, sim } = createDrivers(board);
+  const { drivers, sim } = createDrivers(board, clock);
   const control = new ControlRegistry();
   const socketPath = options.socketPath ?? controlSocketPath(config, dataDir);
   const current = () => config;
@@ -91,6 +92,7 @@ export function createApp(options: AppOptions): App {
     // The web UI starts before the phone so it sees the phone's first screen and state.
     .add({ name: 'web', create: () => web })
     .add({ name: 'phone', deps: ['mcu', 'calls'], create: () => phone })
+    .add({ name: 'hid', create: () => new HidService({ bus, log: logFor('hid'), hid: drivers.hid }) })
     // Last: tells systemd we are ready once everything else has started (or failed).
     .add({
       name: 'systemd',

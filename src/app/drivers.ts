@@ -2,6 +2,7 @@ import { SimAudio } from '../../drivers/audio/sim.js';
 import type { AudioDriver } from '../../drivers/audio/types.js';
 import { SimCallerIdSource } from '../../drivers/callerid/sim.js';
 import type { CallerIdSource } from '../../drivers/callerid/types.js';
+import { HidrawTelephony } from '../../drivers/hid/hidraw.js';
 import { SimTelephonyHid } from '../../drivers/hid/sim.js';
 import type { TelephonyHidDriver } from '../../drivers/hid/types.js';
 import { SimMcu } from '../../drivers/mcu/sim.js';
@@ -11,6 +12,7 @@ import type { ModemDriver } from '../../drivers/modem/types.js';
 import { SimReceiptPrinter } from '../../drivers/printer/sim.js';
 import type { ReceiptPrinter } from '../../drivers/printer/types.js';
 import type { Board } from '../board/board.js';
+import type { Clock } from '../core/clock.js';
 import { DesklineError } from '../core/errors.js';
 
 /** Every driver the board has, behind its interface. Services see only these. */
@@ -44,13 +46,13 @@ function notYet(role: string, driver: string, board: Board): never {
  * Build the concrete drivers the board file names. A real board whose drivers cannot be built is an
  * error, never a silent fall-back to the simulation.
  */
-export function createDrivers(board: Board): { drivers: DriverSet; sim: SimDrivers | null } {
+export function createDrivers(board: Board, clock: Clock): { drivers: DriverSet; sim: SimDrivers | null } {
   const sims: Partial<SimDrivers> = {};
   const mcu = board.mcu.driver === 'sim'
     ? (sims.mcu = new SimMcu({ displayWidth: board.display.width, displayHeight: board.display.height }))
     : notYet('the MCU', board.mcu.driver, board);
   const callerId = board.callerId.driver === 'none' ? null : board.callerId.driver === 'sim' ? (sims.callerId = new SimCallerIdSource()) : notYet('caller ID', board.callerId.driver, board);
-  const hid = board.hid.driver === 'sim' ? (sims.hid = new SimTelephonyHid()) : notYet('HID telephony devices', board.hid.driver, board);
+  const hid = board.hid.driver === 'sim' ? (sims.hid = new SimTelephonyHid()) : new HidrawTelephony({ match: board.hid.match, timer: clock });
   const printer = board.printer.driver === 'sim' ? (sims.printer = new SimReceiptPrinter(board.printer.paperWidthMm)) : notYet('the receipt printer', board.printer.driver, board);
   const modem = board.modem.driver === 'none' ? null : board.modem.driver === 'sim' ? (sims.modem = new SimModem()) : notYet('the cellular modem', board.modem.driver, board);
   const audio = board.audio.driver === 'sim' ? (sims.audio = new SimAudio()) : notYet('audio', board.audio.driver, board);

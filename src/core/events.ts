@@ -33,7 +33,9 @@ export type PhoneStateName = 'idle' | 'dialing' | 'ringing' | 'calling' | 'talki
 export interface BusEvents {
   [event: string]: unknown;
   hookChanged: { offHook: boolean; source: 'handset' | 'hid' };
-  keyPressed: { key: PhoneKey; long: boolean };
+  keyPressed: { key: PhoneKey; long: boolean; source?: 'keypad' | 'hid' };
+  /** A USB peripheral came or went (HID handsets and headsets now; printers, scanners later). */
+  peripheralChanged: { kind: 'hid'; id: string; attached: boolean; product: string | null };
   callStateChanged: CallInfo & { state: CallState; reason?: CallEndReason; at: number };
   /** Caller ID arrived (or changed) for a call that is already known. */
   callerIdReceived: CallInfo;

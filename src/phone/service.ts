@@ -76,11 +76,18 @@ export class PhoneService implements Service {
         this.dispatch({ type: 'hook', offHook });
       }),
       ctx.keypad.on('keyPressed', ({ key, long }) => {
-        ctx.bus.emit('keyPressed', { key, long });
+        ctx.bus.emit('keyPressed', { key, long, source: 'keypad' });
         this.dispatch({ type: 'key', key });
       }),
       ctx.bus.on('phone', 'callStateChanged', (event) => this.dispatch({ type: 'call', call: event, state: event.state, reason: event.reason })),
       ctx.bus.on('phone', 'callerIdReceived', (call) => this.dispatch({ type: 'identified', call })),
+      // USB handsets and headsets (the HID service publishes their hook and keys).
+      ctx.bus.on('phone', 'hookChanged', ({ offHook, source }) => {
+        if (source === 'hid') this.dispatch({ type: 'hook', offHook });
+      }),
+      ctx.bus.on('phone', 'keyPressed', ({ key, source }) => {
+        if (source === 'hid') this.dispatch({ type: 'key', key });
+      }),
       ctx.control.register('phone', 'phone.state', () => this.describe()),
       ctx.control.register('phone', 'phone.dial', (params) => this.dialFromCli(params)),
       ctx.control.register('phone', 'phone.hangup', () => {

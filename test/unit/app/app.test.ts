@@ -140,3 +140,27 @@ describe('the analog line on the sim board', () => {
     expect(await shows('Garden Shop')).toBe(true);
   });
 });
+
+describe('USB handsets on the sim board', () => {
+  it('a hot-plugged HID handset answers calls with its hook switch and gets the LEDs echoed', async () => {
+    const { sim, app, shows } = await boot();
+    const peripherals: string[] = [];
+    app.bus.on('test', 'peripheralChanged', ({ id, attached }) => void peripherals.push(`${id}:${attached}`));
+    sim.hid.attach({ id: 'hidraw3', vendorId: 0x0b0e, productId: 0x0412, product: 'USB Speakerphone' });
+    expect(peripherals).toEqual(['hidraw3:true']);
+    sim.line!.injectIncoming({ number: '13800138000', name: null });
+    await app.phone.settled();
+    await new Promise((r) => setImmediate(r));
+    expect(sim.hid.leds.get('hidraw3')).toMatchObject({ ring: true, offHook: false });
+    sim.hid.injectHook('hidraw3', true);
+    await app.phone.settled();
+    await new Promise((r) => setImmediate(r));
+    expect(app.phone.describe().state).toBe('talking');
+    expect(sim.hid.leds.get('hidraw3')).toMatchObject({ ring: false, offHook: true });
+    sim.hid.injectKey('hidraw3', '9');
+    sim.hid.injectHook('hidraw3', false);
+    expect(await shows('Garden Shop')).toBe(true);
+    sim.hid.detach('hidraw3');
+    expect(peripherals).toEqual(['hidraw3:true', 'hidraw3:false']);
+  });
+});
