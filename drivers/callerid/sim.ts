@@ -15,6 +15,12 @@ export class SimCallerIdSource extends TypedEmitter<CallerIdSourceEvents> implem
       format: 'mdmf', name: null, numberAbsent: null, nameAbsent: null, ...callerId,
     });
   }
+  injectMessageWaiting(messageWaiting: boolean): void {
+    this.emit('messageWaitingChanged', {
+      messageWaiting,
+      callerId: { format: 'mdmf', number: null, name: null, numberAbsent: null, nameAbsent: null, messageWaiting },
+    });
+  }
   injectRejected(reason: string, bytes: Uint8Array = new Uint8Array()): void {
     this.emit('callerIdRejected', { reason, bytes });
   }

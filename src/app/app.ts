@@ -67,7 +67,10 @@ export function createApp(options: AppOptions): App {
     : null;
   // The analog line owns the MCU's line role and the caller-ID source.
   const analogLine = config.analogLine.enabled
-    ? new AnalogLine({ line: drivers.mcu.line, callerId: drivers.callerId, clock, log: logFor('analog'), settings: () => config.analogLine })
+    ? new AnalogLine({
+      line: drivers.mcu.line, callerId: drivers.callerId, clock, log: logFor('analog'), settings: () => config.analogLine,
+      onMessageWaiting: (waiting) => bus.emit('messageWaitingChanged', { lineId: 'analog', waiting }),
+    })
     : null;
   const lines: Line[] = [simLine, analogLine].filter((line): line is SimLine | AnalogLine => line !== null);
 

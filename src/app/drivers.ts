@@ -1,5 +1,6 @@
 import { SimAudio } from '../../drivers/audio/sim.js';
 import type { AudioDriver } from '../../drivers/audio/types.js';
+import { SerialCallerIdSource } from '../../drivers/callerid/serial.js';
 import { SimCallerIdSource } from '../../drivers/callerid/sim.js';
 import type { CallerIdSource } from '../../drivers/callerid/types.js';
 import { HidrawTelephony } from '../../drivers/hid/hidraw.js';
@@ -51,7 +52,10 @@ export function createDrivers(board: Board, clock: Clock): { drivers: DriverSet;
   const mcu = board.mcu.driver === 'sim'
     ? (sims.mcu = new SimMcu({ displayWidth: board.display.width, displayHeight: board.display.height }))
     : notYet('the MCU', board.mcu.driver, board);
-  const callerId = board.callerId.driver === 'none' ? null : board.callerId.driver === 'sim' ? (sims.callerId = new SimCallerIdSource()) : notYet('caller ID', board.callerId.driver, board);
+  const cid = board.callerId;
+  const callerId = cid.driver === 'none' ? null
+    : cid.driver === 'sim' ? (sims.callerId = new SimCallerIdSource())
+    : new SerialCallerIdSource({ path: cid.path, baudRate: cid.baudRate, format: cid.format });
   const hid = board.hid.driver === 'sim' ? (sims.hid = new SimTelephonyHid()) : new HidrawTelephony({ match: board.hid.match, timer: clock });
   const printer = board.printer.driver === 'sim' ? (sims.printer = new SimReceiptPrinter(board.printer.paperWidthMm)) : notYet('the receipt printer', board.printer.driver, board);
   const modem = board.modem.driver === 'none' ? null : board.modem.driver === 'sim' ? (sims.modem = new SimModem()) : notYet('the cellular modem', board.modem.driver, board);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DtmfCallerIdCollector } from '../../drivers/callerid/dtmf.js';
 import type { CallerId, CallerIdSource } from '../../drivers/callerid/types.js';
 import { TypedEmitter } from '../../drivers/common/typed-emitter.js';
 import type { AnalogLineDriver, LineTone } from '../../drivers/mcu/types.js';
@@ -24,6 +25,8 @@ export interface AnalogLineOptions {
   clock: Clock;
   log: Logger;
   settings: () => AnalogLineSettings;
+  /** The exchange's message-waiting indication (voicemail) changed. */
+  onMessageWaiting?: (waiting: boolean) => void;
 }
 
 /** Caller ID that came before the first ring (ETSI) is kept this long for the call it announces. */
@@ -98,9 +101,17 @@ export class AnalogLine extends TypedEmitter<LineEvents> implements Line {
       line.on('polarityReversed', () => this.onPolarityReversed()),
       line.on('loopCurrentChanged', ({ present }) => this.onLoopCurrent(present)),
     );
-    this.#off.push(line.on('toneDetected', ({ tone }) => this.onTone(tone)));
+    this.#off.push(
+      line.on('toneDetected', ({ tone }) => this.onTone(tone)),
+      line.on('dtmfDetected', ({ digit }) => this.onDtmf(digit)),
+    );
     if (callerId) {
-      this.#off.push(callerId.on('callerIdReceived', (cid) => this.onCallerId(cid)));
+      this.#off.push(
+        callerId.on('callerIdReceived', (cid) => this.onCallerId(cid)),
+        callerId.on('messageWaitingChanged', ({ messageWaiting }) => this.options.onMessageWaiting?.(messageWaiting)),
+        callerId.on('callerIdRejected', ({ reason }) => this.options.log.warn({ reason }, 'caller ID rejected')),
+        callerId.on('sourceFailed', ({ code, message }) => this.options.log.error({ code }, `caller-ID source failed: ${message}`)),
+      );
       await callerId.open();
     }
   }
@@ -166,6 +177,7 @@ export class AnalogLine extends TypedEmitter<LineEvents> implements Line {
     return this.#toneSeen;
   }
   #toneSeen = false;
+  readonly #dtmfCallerId = new DtmfCallerIdCollector();
 
   async answerCall(call: AnalogCall): Promise<void> {
     if (call !== this.#call || call.state !== 'ringing') {
@@ -222,6 +234,16 @@ export class AnalogLine extends TypedEmitter<LineEvents> implements Line {
     const call = this.#call;
     if (call && call.info.direction === 'inbound' && call.state === 'ringing') call.identify(callerId);
     else if (!call) this.#earlyCallerId = { callerId, at: this.options.clock.monotonic() };
+  }
+
+  /**
+   * DTMF caller ID (Nordics, India, Brazil, Taiwan...) comes through the MCU's DTMF detector before
+   * or between the rings; digits heard during a connected call are the far end's, not caller ID.
+   */
+  private onDtmf(digit: string): void {
+    if (this.#call && this.#call.state !== 'ringing') return;
+    const callerId = this.#dtmfCallerId.push(digit, this.options.clock.monotonic());
+    if (callerId) this.onCallerId(callerId);
   }
 
   private onPolarityReversed(): void {

@@ -7,6 +7,7 @@ import { connectControl } from '../control/client.js';
 import { errorCode, errorMessage } from '../core/errors.js';
 import { controlSocketPath } from '../app/socket.js';
 import { CliExit, EXIT, dataDir, loadConfigOrExit, print, type GlobalOptions } from './context.js';
+import { addCallerIdCommand } from './callerid.js';
 
 function globals(command: Command): GlobalOptions {
   return command.optsWithGlobals<GlobalOptions>();
@@ -158,5 +159,6 @@ export function buildProgram(): Command {
       print(globals(command), result, () => `phone is ${result.state}`);
     });
 
+  addCallerIdCommand(program);
   return program;
 }

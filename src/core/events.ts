@@ -34,6 +34,8 @@ export interface BusEvents {
   [event: string]: unknown;
   hookChanged: { offHook: boolean; source: 'handset' | 'hid' };
   keyPressed: { key: PhoneKey; long: boolean; source?: 'keypad' | 'hid' };
+  /** Voicemail waiting on a line (caller-ID message-waiting indication), or no longer. */
+  messageWaitingChanged: { lineId: string; waiting: boolean };
   /** A USB peripheral came or went (HID handsets and headsets now; printers, scanners later). */
   peripheralChanged: { kind: 'hid'; id: string; attached: boolean; product: string | null };
   callStateChanged: CallInfo & { state: CallState; reason?: CallEndReason; at: number };

@@ -37,6 +37,7 @@ interface Indicators {
 }
 
 const BLINK_FAST: LedState = { blink: { onMs: 250, offMs: 250 } };
+const BLINK_SLOW: LedState = { blink: { onMs: 500, offMs: 1500 } };
 
 /**
  * The phone: owns the keypad, display, ringer/LEDs and audio route of the MCU, runs the phone state
@@ -52,6 +53,7 @@ export class PhoneService implements Service {
   #dialTimer: TimerHandle | null = null;
   readonly #inputs: PhoneInput[] = [];
   #dispatching = false;
+  #messageWaiting = false;
   #tick: TimerHandle | null = null;
   readonly #off: Array<() => void> = [];
 
@@ -81,6 +83,10 @@ export class PhoneService implements Service {
       }),
       ctx.bus.on('phone', 'callStateChanged', (event) => this.dispatch({ type: 'call', call: event, state: event.state, reason: event.reason })),
       ctx.bus.on('phone', 'callerIdReceived', (call) => this.dispatch({ type: 'identified', call })),
+      ctx.bus.on('phone', 'messageWaitingChanged', ({ waiting }) => {
+        this.#messageWaiting = waiting;
+        this.queueIndicators(this.indicatorsFor(this.#model));
+      }),
       // USB handsets and headsets (the HID service publishes their hook and keys).
       ctx.bus.on('phone', 'hookChanged', ({ offHook, source }) => {
         if (source === 'hid') this.dispatch({ type: 'hook', offHook });
@@ -166,10 +172,7 @@ export class PhoneService implements Service {
     }
     if (model !== before) {
       this.render();
-      const wanted = this.indicatorsFor(model);
-      this.#indicatorChain = this.#indicatorChain
-        .then(() => this.applyIndicators(wanted))
-        .catch((error: unknown) => this.ctx.log.error({ err: error }, 'indicator update failed'));
+      this.queueIndicators(this.indicatorsFor(model));
     }
     for (const effect of effects) this.run(effect);
   }
@@ -225,6 +228,12 @@ export class PhoneService implements Service {
     });
   }
 
+  private queueIndicators(wanted: Indicators): void {
+    this.#indicatorChain = this.#indicatorChain
+      .then(() => this.applyIndicators(wanted))
+      .catch((error: unknown) => this.ctx.log.error({ err: error }, 'indicator update failed'));
+  }
+
   private indicatorsFor(model: PhoneModel): Indicators {
     const s = model.state;
     const audio = s.name === 'dialing' || s.name === 'calling' || s.name === 'talking' ? s.audio : s.name === 'ringing' ? s.answering : null;
@@ -233,6 +242,7 @@ export class PhoneService implements Service {
       leds: {
         line: s.name === 'ringing' ? BLINK_FAST : s.name === 'calling' || s.name === 'talking' ? 'on' : 'off',
         speaker: audio === 'speaker' ? 'on' : 'off',
+        message: this.#messageWaiting ? BLINK_SLOW : 'off',
       },
       route: audio === 'handset' || audio === 'speaker' ? audio : 'none',
     };

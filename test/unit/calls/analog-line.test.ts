@@ -104,3 +104,27 @@ describe('analog line', () => {
     await expect(line.placeCall('+8613800138000')).rejects.toMatchObject({ code: 'CALL_BAD_NUMBER' });
   });
 });
+
+describe('analog line: DTMF caller ID and message waiting', () => {
+  it('DTMF caller ID heard before the first ring identifies the call; in-call digits do not', async () => {
+    const clock = new FakeClock();
+    const driver = new SimAnalogLine();
+    const waiting: boolean[] = [];
+    const callerId = new SimCallerIdSource();
+    const line = new AnalogLine({ line: driver, callerId, clock, log: captureLogger().log, settings: () => SETTINGS, onMessageWaiting: (w) => void waiting.push(w) });
+    await line.start();
+    const calls: Call[] = [];
+    line.on('incomingCall', (call) => void calls.push(call));
+    for (const digit of 'D5551234C') {
+      driver.injectDtmf(digit);
+      clock.advance(80);
+    }
+    driver.injectRing(true);
+    expect(calls[0].info.number).toBe('5551234');
+    await calls[0].answer();
+    for (const digit of 'A123#') driver.injectDtmf(digit);
+    expect(calls[0].info.number).toBe('5551234');
+    callerId.injectMessageWaiting(true);
+    expect(waiting).toEqual([true]);
+  });
+});
