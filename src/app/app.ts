@@ -18,6 +18,7 @@ import { HidService } from '../hid/service.js';
 import { PhoneService } from '../phone/service.js';
 import { SystemdNotifyService } from '../systemd/service.js';
 import { WebService } from '../web/service.js';
+import { SimExchange } from '../web/sim-exchange.js';
 import { createDrivers, type DriverSet, type SimDrivers } from './drivers.js';
 import { controlSocketPath } from './socket.js';
 
@@ -83,7 +84,7 @@ export function createApp(options: AppOptions): App {
   });
   const web = new WebService({
     bus, board, config: current, log: logFor('web'),
-    sim: sim ? { mcu: sim.mcu, line: simLine } : null,
+    sim: sim ? { mcu: sim.mcu, line: simLine, exchange: analogLine ? new SimExchange(sim.mcu.line, sim.callerId, clock) : null } : null,
     publicDir: join(projectRoot(), 'src', 'web', 'public'),
   });
   const host = new ServiceHost({ log: logFor('services'), bus });

@@ -5,7 +5,7 @@ import { isPhoneKey, type LedId, type LedState, type PhoneKey, type RingCadence 
 export type ClientMessage =
   | { type: 'key'; key: PhoneKey; long?: boolean }
   | { type: 'hook'; offHook: boolean }
-  | { type: 'incomingCall'; number: string; name: string | null }
+  | { type: 'incomingCall'; number: string; name: string | null; line: 'sim' | 'analog' }
   | { type: 'remoteHangup' };
 
 export type ServerMessage =
@@ -42,7 +42,9 @@ export function parseClientMessage(data: string): ClientMessage | { error: strin
       if (typeof raw.number !== 'string' || !NUMBER.test(raw.number)) return { error: 'caller number: 1 to 32 digits, * or #, optional leading +' };
       const name = raw.name === undefined || raw.name === null || raw.name === '' ? null : raw.name;
       if (name !== null && (typeof name !== 'string' || name.length > 64)) return { error: 'caller name: text of at most 64 characters' };
-      return { type: 'incomingCall', number: raw.number, name };
+      const line = raw.line === undefined ? 'sim' : raw.line;
+      if (line !== 'sim' && line !== 'analog') return { error: "line: 'sim' or 'analog'" };
+      return { type: 'incomingCall', number: raw.number, name, line };
     }
     case 'remoteHangup':
       return { type: 'remoteHangup' };

@@ -13,11 +13,14 @@ import type { Logger } from '../core/log.js';
 import type { Service } from '../core/services.js';
 import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage, type ServerMessage } from './messages.js';
 import { originAllowed } from './origin.js';
+import type { SimExchange } from './sim-exchange.js';
 
 /** The simulated board's handles the virtual phone drives. Present only on the `sim` board. */
 export interface SimBoardHandles {
   mcu: SimMcu;
   line: SimLine | null;
+  /** The exchange behind the analog line (null when the analog line is disabled). */
+  exchange: SimExchange | null;
 }
 
 export interface WebServiceContext {
@@ -143,11 +146,16 @@ export class WebService implements Service {
         case 'key': sim.mcu.keypad.press(message.key, { long: message.long }); break;
         case 'hook': sim.mcu.keypad.setHook(message.offHook); break;
         case 'incomingCall':
-          if (!sim.line) return send({ type: 'error', message: 'the simulated line is disabled (simLine.enabled)' });
-          sim.line.injectIncoming({ number: message.number, name: message.name });
+          if (message.line === 'analog') {
+            if (!sim.exchange) return send({ type: 'error', message: 'the analog line is disabled (analogLine.enabled)' });
+            sim.exchange.ring({ number: message.number, name: message.name });
+          } else {
+            if (!sim.line) return send({ type: 'error', message: 'the simulated line is disabled (simLine.enabled)' });
+            sim.line.injectIncoming({ number: message.number, name: message.name });
+          }
           break;
         case 'remoteHangup':
-          if (!sim.line?.remoteHangup()) send({ type: 'error', message: 'no call to hang up' });
+          if (!sim.exchange?.hangUp() && !sim.line?.remoteHangup()) send({ type: 'error', message: 'no call to hang up' });
           break;
       }
     });

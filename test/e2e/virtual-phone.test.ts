@@ -126,6 +126,24 @@ describe('virtual phone in a browser (npm start)', () => {
     await page.waitForSelector('.led[data-led="line"][data-state="off"]');
   });
 
+  it('the analog line rings with the caller ID sent after the first ring; the far end hanging up ends the call', async () => {
+    await page.fill('#incoming input[name="number"]', '2125551234');
+    await page.fill('#incoming input[name="name"]', 'ACME HARDWARE');
+    await page.selectOption('#incoming select[name="line"]', 'analog');
+    await page.click('#incoming button[type="submit"]');
+    await page.waitForSelector('#ringer[data-ringing="true"]');
+    await waitForDisplay('Incoming call');
+    await waitForDisplay('ACME HARDWARE'); // after the first 2 s ring burst
+    expect(await displayText()).toContain('2125551234');
+    await page.click('#hook');
+    await waitForDisplay('Connected');
+    await page.click('#remote-hangup');
+    await waitForDisplay('Call ended');
+    await page.click('#hook');
+    await page.waitForFunction(() => document.querySelector('#phone-state')?.textContent === 'idle');
+    await page.selectOption('#incoming select[name="line"]', 'sim');
+  });
+
   it('refuses the control channel to a foreign Origin', async () => {
     const status = await new Promise<number | 'open'>((resolve) => {
       const ws = new WebSocket(`${url.replace('http', 'ws')}/sim`, { headers: { Origin: 'http://evil.example' } });

@@ -85,7 +85,7 @@ document.getElementById('incoming').addEventListener('submit', (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
   document.getElementById('error').textContent = '';
-  send({ type: 'incomingCall', number: String(form.get('number')), name: String(form.get('name') || '') || null });
+  send({ type: 'incomingCall', number: String(form.get('number')), name: String(form.get('name') || '') || null, line: String(form.get('line') || 'sim') });
 });
 document.getElementById('remote-hangup').addEventListener('click', () => send({ type: 'remoteHangup' }));
 const KEYS = '0123456789*#';

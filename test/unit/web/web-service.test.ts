@@ -22,7 +22,7 @@ async function start(sim: boolean) {
   const mcu = new SimMcu({ displayWidth: 240, displayHeight: 128 });
   const web = new WebService({
     log, config: () => config, bus: new EventBus<BusEvents>(log), board: await loadBoard(sim ? 'sim' : 'dp-a53'),
-    sim: sim ? { mcu, line: null } : null, publicDir: join(projectRoot(), 'src', 'web', 'public'),
+    sim: sim ? { mcu, line: null, exchange: null } : null, publicDir: join(projectRoot(), 'src', 'web', 'public'),
   });
   await web.start();
   services.push(web);

@@ -24,8 +24,10 @@ describe('virtual phone messages', () => {
   it('parses valid messages', () => {
     expect(parseClientMessage('{"type":"key","key":"5"}')).toEqual({ type: 'key', key: '5', long: false });
     expect(parseClientMessage('{"type":"hook","offHook":true}')).toEqual({ type: 'hook', offHook: true });
-    expect(parseClientMessage('{"type":"incomingCall","number":"+8613800138000","name":"王力"}')).toEqual({ type: 'incomingCall', number: '+8613800138000', name: '王力' });
-    expect(parseClientMessage('{"type":"incomingCall","number":"123","name":""}')).toEqual({ type: 'incomingCall', number: '123', name: null });
+    expect(parseClientMessage('{"type":"incomingCall","number":"+8613800138000","name":"王力"}')).toEqual({ type: 'incomingCall', number: '+8613800138000', name: '王力', line: 'sim' });
+    expect(parseClientMessage('{"type":"incomingCall","number":"123","name":""}')).toEqual({ type: 'incomingCall', number: '123', name: null, line: 'sim' });
+    expect(parseClientMessage('{"type":"incomingCall","number":"123","line":"analog"}')).toMatchObject({ line: 'analog' });
+    expect(parseClientMessage('{"type":"incomingCall","number":"123","line":"isdn"}')).toMatchObject({ error: expect.stringMatching(/line/) });
   });
 
   it('rejects malformed, unknown and oversized input with a reason', () => {
