@@ -2,7 +2,7 @@ import { DriverError } from '../common/errors.js';
 import { TypedEmitter } from '../common/typed-emitter.js';
 import {
   type AnalogLineDriver, type AnalogLineEvents, type AudioDevice, type AudioRouteDriver, type BitmapRegion,
-  type DisplayDriver, type IndicatorDriver, type KeypadDriver, type KeypadEvents, type LedId, type LedState,
+  type DisplayDriver, type IndicatorDriver, type KeypadDriver, type KeypadEvents, type LedId, type LedState, type LineTone,
   type McuDriver, type McuEvents, type McuInfo, type PhoneKey, type RingCadence, LED_IDS, regionStride,
 } from './types.js';
 
@@ -151,6 +151,9 @@ export class SimAnalogLine extends TypedEmitter<AnalogLineEvents> implements Ana
   }
   injectDtmf(digit: string, durationMs = 80): void {
     this.emit('dtmfDetected', { digit, durationMs });
+  }
+  injectTone(tone: LineTone): void {
+    this.emit('toneDetected', { tone });
   }
 }
 

@@ -81,6 +81,10 @@ export interface IndicatorDriver {
   setLed(led: LedId, state: LedState): Promise<void>;
 }
 
+/** Call-progress tones the MCU's tone detector classifies on the analog line. */
+export const LINE_TONES = ['dial', 'busy', 'ringback', 'congestion'] as const;
+export type LineTone = (typeof LINE_TONES)[number];
+
 export interface AnalogLineEvents {
   [event: string]: unknown;
   /** A ring burst started (on=true) or stopped (on=false). */
@@ -91,6 +95,8 @@ export interface AnalogLineEvents {
   loopCurrentChanged: { present: boolean };
   /** The MCU's DTMF detector heard a digit on the line (DTMF caller ID and in-call digits). */
   dtmfDetected: { digit: string; durationMs: number };
+  /** The MCU's tone detector recognised a call-progress tone (by frequency and cadence). */
+  toneDetected: { tone: LineTone };
 }
 
 /**
@@ -119,7 +125,13 @@ export interface McuInfo {
 
 export interface McuEvents {
   [event: string]: unknown;
+  /**
+   * The link to the MCU came up or went down. After `{ up: true }` following a loss (or an MCU
+   * reboot) the owner should redraw what it shows: the MCU may have lost its state.
+   */
   linkChanged: { up: boolean };
+  /** The MCU reported a fault of its own (e.g. display controller, ringer, UART overrun). */
+  faultReported: { code: string; detail: number; message: string };
 }
 
 /** The MCU link: open/close plus the five device roles behind it. */

@@ -57,7 +57,7 @@ export function createApp(options: AppOptions): App {
   const ownClock = options.clock ? null : new SystemClock(trust);
   const clock = options.clock ?? ownClock!;
   const bus = new EventBus<BusEvents>(log.child({ ns: 'bus' }));
-  const { drivers, sim } = createDrivers(board, clock);
+  const { drivers, sim } = createDrivers(board, clock, log);
   const control = new ControlRegistry();
   const socketPath = options.socketPath ?? controlSocketPath(config, dataDir);
   const current = () => config;

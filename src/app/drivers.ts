@@ -6,6 +6,7 @@ import type { CallerIdSource } from '../../drivers/callerid/types.js';
 import { HidrawTelephony } from '../../drivers/hid/hidraw.js';
 import { SimTelephonyHid } from '../../drivers/hid/sim.js';
 import type { TelephonyHidDriver } from '../../drivers/hid/types.js';
+import { SerialMcu } from '../../drivers/mcu/serial.js';
 import { SimMcu } from '../../drivers/mcu/sim.js';
 import type { McuDriver } from '../../drivers/mcu/types.js';
 import { SimModem } from '../../drivers/modem/sim.js';
@@ -15,6 +16,7 @@ import type { ReceiptPrinter } from '../../drivers/printer/types.js';
 import type { Board } from '../board/board.js';
 import type { Clock } from '../core/clock.js';
 import { DesklineError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 
 /** Every driver the board has, behind its interface. Services see only these. */
 export interface DriverSet {
@@ -47,11 +49,13 @@ function notYet(role: string, driver: string, board: Board): never {
  * Build the concrete drivers the board file names. A real board whose drivers cannot be built is an
  * error, never a silent fall-back to the simulation.
  */
-export function createDrivers(board: Board, clock: Clock): { drivers: DriverSet; sim: SimDrivers | null } {
+export function createDrivers(board: Board, clock: Clock, log: Logger): { drivers: DriverSet; sim: SimDrivers | null } {
+  const mcuLog = log.child({ ns: 'mcu' });
   const sims: Partial<SimDrivers> = {};
+  const { width: displayWidth, height: displayHeight } = board.display;
   const mcu = board.mcu.driver === 'sim'
-    ? (sims.mcu = new SimMcu({ displayWidth: board.display.width, displayHeight: board.display.height }))
-    : notYet('the MCU', board.mcu.driver, board);
+    ? (sims.mcu = new SimMcu({ displayWidth, displayHeight }))
+    : new SerialMcu({ path: board.mcu.path, baudRate: board.mcu.baudRate, displayWidth, displayHeight, timers: clock, log: mcuLog });
   const cid = board.callerId;
   const callerId = cid.driver === 'none' ? null
     : cid.driver === 'sim' ? (sims.callerId = new SimCallerIdSource())
