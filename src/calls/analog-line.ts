@@ -135,6 +135,10 @@ export class AnalogLine extends TypedEmitter<LineEvents> implements Line {
     const settings = this.options.settings();
     try {
       await line.seize();
+      if (call.ended) {
+        if (line.seized) await line.release();
+        return;
+      }
       const heard = await this.waitForDialTone(settings.dialToneTimeoutMs);
       if (call.ended) return;
       if (!heard) {
@@ -185,7 +189,9 @@ export class AnalogLine extends TypedEmitter<LineEvents> implements Line {
     }
     this.options.clock.clear(this.#ringTimer);
     await this.options.line.seize();
-    call.move('active');
+    // Hung up while the relay was closing: open it again.
+    if (!call.ended) call.move('active');
+    else if (this.options.line.seized) await this.options.line.release();
   }
 
   async endCall(call: AnalogCall, reason: CallEndReason): Promise<void> {
@@ -199,11 +205,15 @@ export class AnalogLine extends TypedEmitter<LineEvents> implements Line {
     if (line.seized) await line.release().catch((error: unknown) => log.error({ err: error }, 'releasing the line failed'));
   }
 
-  async sendDtmf(call: AnalogCall, digits: string): Promise<void> {
-    if (call.state !== 'active') throw new DesklineError('CALL_INVALID_STATE', `DTMF needs an active call, call is ${call.state}`);
+  /** Digits pressed quickly go out one after the other: the MCU plays one DTMF string at a time. */
+  sendDtmf(call: AnalogCall, digits: string): Promise<void> {
+    if (call.state !== 'active') return Promise.reject(new DesklineError('CALL_INVALID_STATE', `DTMF needs an active call, call is ${call.state}`));
     const settings = this.options.settings();
-    await this.options.line.dialDtmf(digits, { toneMs: settings.dtmfToneMs, gapMs: settings.dtmfGapMs });
+    const send = this.#dtmfQueue.then(() => (call.ended ? undefined : this.options.line.dialDtmf(digits, { toneMs: settings.dtmfToneMs, gapMs: settings.dtmfGapMs })));
+    this.#dtmfQueue = send.catch(() => undefined);
+    return send;
   }
+  #dtmfQueue: Promise<void> = Promise.resolve();
 
   private newCall(direction: 'inbound' | 'outbound', number: string, state: CallState): AnalogCall {
     const info: CallInfo = { callId: randomUUID(), lineId: this.id, lineKind: 'analog', direction, number, name: null };

@@ -128,3 +128,15 @@ describe('analog line: DTMF caller ID and message waiting', () => {
     expect(waiting).toEqual([true]);
   });
 });
+
+describe('analog line: hanging up while the relay is still closing', () => {
+  it('releases the line again', async () => {
+    const { driver, calls } = await setup();
+    driver.injectRing(true);
+    const answering = calls[0].answer();
+    await calls[0].hangup();
+    await answering;
+    expect(driver.seized).toBe(false);
+    expect(driver.actions).toEqual([{ action: 'seize' }, { action: 'release' }]);
+  });
+});
