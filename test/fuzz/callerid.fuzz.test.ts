@@ -15,19 +15,9 @@ import vm from 'node:vm';
 import { describe, expect, it } from '@jest/globals';
 import { FSK_BUFFER_BYTES, FskCallerIdStream, FskMessageScanner, TextCallerIdStream } from '../../drivers/callerid/stream.js';
 import type { CallerId, CallerIdDecoderEvent } from '../../drivers/callerid/types.js';
+import { seededRandom as rng } from '../support/random.js';
 import { ascii, concat, message } from '../unit/callerid/vectors.js';
 
-/** mulberry32: small, fast, seeded. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = ReturnType<typeof rng>;
 const int = (r: Rand, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));

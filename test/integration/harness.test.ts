@@ -31,6 +31,7 @@ import {
   startSipp,
   startSocatPtyPair,
 } from '../support/peers/index.js';
+import { openPort, closePort } from '../support/serial.js';
 
 afterAll(stopAllPeers);
 
@@ -45,16 +46,7 @@ function expectPidGone(pid: number): void {
   expect(code).toBe('ESRCH');
 }
 
-function openPort(path: string): Promise<SerialPort> {
-  return new Promise((resolve, reject) => {
-    const port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
-    port.open((err) => (err ? reject(err) : resolve(port)));
-  });
-}
 
-function closePort(port: SerialPort): Promise<void> {
-  return new Promise((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve()));
-}
 
 function readBytes(port: SerialPort, n: number, timeoutMs = 3000): Promise<Buffer> {
   return new Promise((resolve, reject) => {

@@ -2,7 +2,6 @@
 // simulated MCU firmware on the other end (also through serialport).
 
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { SerialPort } from 'serialport';
 import { McuFirmwareUpdater } from '../../drivers/mcu/firmware.js';
 import { toHex } from '../../drivers/mcu/frame.js';
 import { SerialMcu } from '../../drivers/mcu/serial.js';
@@ -10,19 +9,11 @@ import { SimMcuFirmware } from '../../drivers/mcu/sim-firmware.js';
 import { patternBits, seededRandom, waitFor } from '../support/mcu.js';
 import { startSocatPtyPair } from '../support/peers/socat.js';
 import { pidExists, stopAllPeers } from '../support/process.js';
+import { openPort, closePort } from '../support/serial.js';
 
 afterAll(stopAllPeers);
 
-function openPort(path: string): Promise<SerialPort> {
-  return new Promise((resolve, reject) => {
-    const port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
-    port.open((err) => (err ? reject(err) : resolve(port)));
-  });
-}
 
-function closePort(port: SerialPort): Promise<void> {
-  return new Promise((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve()));
-}
 
 async function rig(): Promise<{ mcu: SerialMcu; fw: SimMcuFirmware; stop(): Promise<void>; socatPid: number }> {
   const pair = await startSocatPtyPair();

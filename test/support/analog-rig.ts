@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { SimMcuFirmware } from '../../drivers/mcu/sim-firmware.js';
 import { createApp, type App } from '../../src/app/app.js';
 import type { Board } from '../../src/board/board.js';
@@ -9,23 +9,10 @@ import { validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/core/log.js';
 import { startSocatPtyPair } from './peers/socat.js';
+import { openPort, closePort, writePort } from './serial.js';
 
-export function openPort(path: string, baudRate = 115200): Promise<SerialPort> {
-  return new Promise((resolve, reject) => {
-    const port = new SerialPort({ path, baudRate, autoOpen: false });
-    port.open((err) => (err ? reject(err) : resolve(port)));
-  });
-}
 
-function closePort(port: SerialPort): Promise<void> {
-  return new Promise((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve()));
-}
 
-export function writePort(port: SerialPort, bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    port.write(Buffer.from(bytes), (err) => (err ? reject(err) : port.drain((e) => (e ? reject(e) : resolve()))));
-  });
-}
 
 export interface AnalogRig {
   app: App;
@@ -81,3 +68,5 @@ export async function startAnalogRig(configOverrides: Record<string, unknown> = 
     },
   };
 }
+
+export { openPort, writePort };

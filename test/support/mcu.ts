@@ -4,6 +4,9 @@
 import { EventEmitter } from 'node:events';
 import { SerialMcu, type SerialMcuOptions } from '../../drivers/mcu/serial.js';
 import { SimMcuFirmware, type SimMcuFirmwareOptions } from '../../drivers/mcu/sim-firmware.js';
+import { seededRandom } from './random.js';
+
+export { seededRandom };
 
 /**
  * One end of an in-memory "cable". What one end writes arrives at the other asynchronously
@@ -103,17 +106,6 @@ export async function waitFor(check: () => boolean, what: string, timeoutMs = 30
   }
 }
 
-/** A seeded PRNG (mulberry32) for reproducible random tests. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A test pattern bitmap (region bits) that differs per pixel position. */
 export function patternBits(width: number, height: number, seed = 1): Uint8Array {

@@ -1,4 +1,5 @@
 import { type BitmapFont, fontFromHex } from '../../../src/display/font.js';
+export { seededRandom } from '../../support/random.js';
 
 /** A few real Unifont glyphs (and one made-up upper-plane glyph) for tests that need no file. */
 export const TINY_GLYPHS = {
@@ -30,14 +31,3 @@ export function hexRows(line: string): Uint8Array {
   return Uint8Array.from(Buffer.from(line.split(':')[1], 'hex'));
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so failures reproduce. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,19 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { HidDescriptorError, parseReportDescriptor, type HidReportDescriptor, type UsagePageRule } from '../../../drivers/hid/descriptor.js';
 import { buildTelephonyModel, encodeLedReports, TelephonyDecoder } from '../../../drivers/hid/telephony.js';
+import { seededRandom as prng } from '../../support/random.js';
 import { loadDescriptor } from './fixtures.js';
 
-/** mulberry32: a small seeded PRNG, so every run sees the same cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS = loadDescriptor('speakerphone');
 const CORPUS = [SEEDS, loadDescriptor('headset'), loadDescriptor('keypad')];
