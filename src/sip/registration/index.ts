@@ -1,0 +1,11 @@
+export { SipAccount, SipAccountError } from './account.js';
+export type {
+  SipAccountEvents,
+  SipAccountOptions,
+  SipAccountReason,
+  SipAccountReasonCode,
+  SipAccountState,
+  SipAccountStateChange,
+} from './account.js';
+export { DEFAULT_BACKOFF, retryDelay } from './backoff.js';
+export type { BackoffPolicy } from './backoff.js';

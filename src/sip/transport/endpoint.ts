@@ -1,0 +1,482 @@
+// The phone's SIP network endpoint (RFC 3261 §18): one UDP socket and one TCP listener on the
+// same port, shared by everything that speaks SIP, plus the TCP connections (ours and the peers').
+// It routes what sip.js sends (requests to the outbound proxy, the first loose Route or the
+// Request-URI; responses by the top Via, RFC 3581), guards what arrives before sip.js sees it,
+// answers and sends CRLF keep-alives (RFC 5626), and runs the UDP retransmission timers.
+
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, connect as tcpConnect, isIP, type Server, type Socket as TcpSocket } from 'node:net';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../../core/clock.js';
+import { SipTransportError } from './errors.js';
+import { FramingError, SipStreamFramer } from './framing.js';
+import {
+  MAX_SIP_MESSAGE_BYTES,
+  defaultPort,
+  isKeepAlive,
+  parseSipUriTarget,
+  probeSipMessage,
+  responseDestination,
+  stampReceived,
+  type SipProbe,
+} from './message.js';
+import { UdpReliability, type RetransmitTimers } from './retransmit.js';
+
+export type SipTransportKind = 'UDP' | 'TCP';
+
+export interface SipEndpointOptions {
+  clock: Clock;
+  log: Logger;
+  /** address to bind; default 0.0.0.0 */
+  host?: string;
+  /** port for UDP and TCP; default 5060, 0 = any free port (the same one for both) */
+  port?: number;
+  /** listen for TCP too; default true */
+  tcp?: boolean;
+  /** upper bound of one inbound or outbound message in bytes; default 65 535 */
+  maxMessageBytes?: number;
+  /** UDP retransmission timers (RFC 3261 §17); default T1 500 ms, T2 4 s, T4 5 s */
+  timers?: Partial<RetransmitTimers>;
+  /** name resolution; default dns.lookup (IPv4) */
+  lookup?: (host: string) => Promise<string>;
+  /** interval of CRLF keep-alives (UDP datagrams, TCP pings); default 30 s; 0 = off */
+  keepAliveIntervalMs?: number;
+  /** RFC 5626 §4.4.1: a TCP flow without a pong within 10 s has failed */
+  pongTimeoutMs?: number;
+  /** at most this many TCP connections (inbound + outbound); default 64 */
+  maxConnections?: number;
+  /** every message in and out (after the guard), for diagnostics and tests */
+  trace?: (event: { direction: 'in' | 'out'; transport: SipTransportKind; address: string; port: number; text: string }) => void;
+}
+
+export interface InboundInfo {
+  transport: SipTransportKind;
+  address: string;
+  port: number;
+}
+
+/** Receives guarded inbound messages (the sip.js Transport). */
+export type InboundSink = (text: string, info: InboundInfo) => void;
+
+export interface EndpointStats {
+  received: number;
+  sent: number;
+  /** inbound messages the guard refused */
+  dropped: number;
+  /** inbound messages whose dispatch into sip.js threw */
+  dispatchErrors: number;
+  keepAlivesReceived: number;
+}
+
+interface Connection {
+  key: string;
+  socket: TcpSocket;
+  framer: SipStreamFramer;
+  outbound: boolean;
+  ready: Promise<void>;
+  ping: TimerHandle | null;
+  pongDeadline: TimerHandle | null;
+}
+
+const CRLFCRLF = '\r\n\r\n';
+
+export class SipEndpoint {
+  readonly stats: EndpointStats = { received: 0, sent: 0, dropped: 0, dispatchErrors: 0, keepAlivesReceived: 0 };
+  readonly reliability: UdpReliability;
+  readonly #o: SipEndpointOptions;
+  readonly #log: Logger;
+  readonly #max: number;
+  readonly #lookup: (host: string) => Promise<string>;
+  #udp: UdpSocket | null = null;
+  #tcp: Server | null = null;
+  #port = 0;
+  #address = '0.0.0.0';
+  readonly #connections = new Map<string, Connection>();
+  readonly #sinks = new Set<InboundSink>();
+  readonly #flowListeners = new Set<(key: string, error: SipTransportError) => void>();
+  #closed = false;
+
+  constructor(options: SipEndpointOptions) {
+    this.#o = options;
+    this.#log = options.log;
+    this.#max = options.maxMessageBytes ?? MAX_SIP_MESSAGE_BYTES;
+    this.#lookup = options.lookup ?? (async (host) => (await dnsLookup(host, { family: 4 })).address);
+    this.reliability = new UdpReliability({
+      clock: options.clock,
+      timers: options.timers,
+      onRetransmit: (r) => this.#log.debug({ ...r }, 'sip retransmission'),
+    });
+  }
+
+  /** The bound port (UDP and TCP). */
+  get port(): number {
+    return this.#port;
+  }
+  get address(): string {
+    return this.#address;
+  }
+  get listening(): boolean {
+    return this.#udp !== null && !this.#closed;
+  }
+  /** Open TCP connections. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Binds UDP, then TCP on the same port (retrying a few free ports when port 0 was asked). */
+  async listen(): Promise<{ address: string; port: number }> {
+    if (this.#udp) return { address: this.#address, port: this.#port };
+    const host = this.#o.host ?? '0.0.0.0';
+    const wanted = this.#o.port ?? 5060;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < (wanted === 0 ? 10 : 1); attempt++) {
+      const udp = createSocket({ type: 'udp4', reuseAddr: false });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          udp.once('error', reject);
+          udp.bind({ port: wanted, address: host, exclusive: true }, () => {
+            udp.off('error', reject);
+            resolve();
+          });
+        });
+        const port = udp.address().port;
+        const tcp = this.#o.tcp === false ? null : await this.#listenTcp(host, port);
+        this.#udp = udp;
+        this.#tcp = tcp;
+        this.#port = port;
+        this.#address = udp.address().address;
+        udp.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo.address, rinfo.port));
+        udp.on('error', (error) => this.#log.error({ err: error }, 'sip udp socket error'));
+        this.#log.info({ address: this.#address, port, tcp: tcp !== null }, 'sip endpoint listening');
+        return { address: this.#address, port };
+      } catch (error) {
+        lastError = error;
+        udp.close();
+      }
+    }
+    throw new SipTransportError('SIP_LISTEN_FAILED', `cannot listen for SIP on ${host}:${wanted}: ${(lastError as Error)?.message}`, {
+      cause: lastError,
+    });
+  }
+
+  #listenTcp(host: string, port: number): Promise<Server> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((socket) => this.#accept(socket));
+      server.maxConnections = this.#o.maxConnections ?? 64;
+      server.once('error', reject);
+      server.listen({ port, host, exclusive: true }, () => {
+        server.off('error', reject);
+        server.on('error', (error) => this.#log.error({ err: error }, 'sip tcp listener error'));
+        resolve(server);
+      });
+    });
+  }
+
+  /** Adds a receiver of guarded inbound messages; returns a remover. */
+  attach(sink: InboundSink): () => void {
+    this.#sinks.add(sink);
+    return () => void this.#sinks.delete(sink);
+  }
+
+  /** Called when a TCP flow we opened fails (closed by the peer, no pong). */
+  onFlowFailed(fn: (key: string, error: SipTransportError) => void): () => void {
+    this.#flowListeners.add(fn);
+    return () => void this.#flowListeners.delete(fn);
+  }
+
+  /**
+   * Sends a message from sip.js. Requests go over `transport` to `outboundProxy` (a SIP URI),
+   * else the first Route if it is a loose router (§16.12.1.1 / §8.1.2), else the Request-URI;
+   * responses go where their top Via says (§18.2.2, RFC 3581 §4).
+   */
+  async send(text: string, transport: SipTransportKind, outboundProxy?: string): Promise<void> {
+    if (!this.listening) throw new SipTransportError('SIP_NOT_CONNECTED', 'SIP endpoint is not listening');
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > this.#max) throw new SipTransportError('SIP_SEND_FAILED', `outgoing message of ${bytes} bytes exceeds ${this.#max}`);
+    const probed = probeSipMessage(text, this.#max);
+    if (!probed.ok) throw new SipTransportError('SIP_ROUTE_FAILED', `cannot route outgoing message: ${probed.reason}`);
+    const p = probed.probe;
+    if (p.kind === 'response') {
+      const dest = responseDestination(p.via);
+      const kind: SipTransportKind = p.via.transport === 'UDP' ? 'UDP' : 'TCP';
+      if (kind === 'UDP') {
+        const address = await this.#resolve(dest.host);
+        await this.#sendUdp(text, address, dest.port);
+        this.reliability.responseSent(p, () => void this.#sendUdp(text, address, dest.port).catch(() => undefined));
+      } else {
+        await this.#sendTcp(text, dest.host, dest.port);
+      }
+      return;
+    }
+    const target = this.#requestTarget(p, outboundProxy);
+    const kind: SipTransportKind = target.transport === 'TCP' || target.transport === 'UDP' ? target.transport : transport;
+    const address = await this.#resolve(target.host);
+    const port = target.port ?? defaultPort(kind);
+    if (kind === 'UDP') {
+      await this.#sendUdp(text, address, port);
+      this.reliability.requestSent(p, () => void this.#sendUdp(text, address, port).catch(() => undefined));
+    } else {
+      await this.#sendTcp(text, address, port);
+    }
+  }
+
+  #requestTarget(p: SipProbe, outboundProxy?: string): { host: string; port: number | null; transport: string | null } {
+    const candidates = [outboundProxy, p.route, p.requestUri];
+    for (const c of candidates) {
+      if (!c) continue;
+      const t = parseSipUriTarget(c);
+      if (!t) continue;
+      if (c === p.route && !t.lr) continue; // strict router: the Request-URI holds the next hop
+      return t;
+    }
+    throw new SipTransportError('SIP_ROUTE_FAILED', `no destination for ${p.method} ${p.requestUri ?? ''}`);
+  }
+
+  async #resolve(host: string): Promise<string> {
+    if (isIP(host)) return host;
+    try {
+      return await this.#lookup(host);
+    } catch (error) {
+      throw new SipTransportError('SIP_ROUTE_FAILED', `cannot resolve ${host}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** Sends a CRLF keep-alive to host:port: a datagram over UDP, a ping over TCP (RFC 5626). */
+  async keepAlive(kind: SipTransportKind, host: string, port: number): Promise<void> {
+    const address = await this.#resolve(host);
+    if (kind === 'UDP') await this.#rawUdp(CRLFCRLF, address, port);
+    else this.#ping(await this.#connection(address, port));
+  }
+
+  #sendUdp(text: string, address: string, port: number): Promise<void> {
+    this.#trace('out', 'UDP', address, port, text);
+    return this.#rawUdp(text, address, port);
+  }
+
+  #rawUdp(text: string, address: string, port: number): Promise<void> {
+    const udp = this.#udp;
+    if (!udp) return Promise.reject(new SipTransportError('SIP_NOT_CONNECTED', 'SIP endpoint is closed'));
+    return new Promise((resolve, reject) => {
+      udp.send(text, port, address, (error) => {
+        if (error) reject(new SipTransportError('SIP_SEND_FAILED', `udp send to ${address}:${port}: ${error.message}`, { cause: error }));
+        else {
+          this.stats.sent++;
+          resolve();
+        }
+      });
+    });
+  }
+
+  async #sendTcp(text: string, host: string, port: number): Promise<void> {
+    const address = await this.#resolve(host);
+    const conn = await this.#connection(address, port);
+    this.#trace('out', 'TCP', address, port, text);
+    await new Promise<void>((resolve, reject) => {
+      conn.socket.write(text, (error) => {
+        if (error) reject(new SipTransportError('SIP_SEND_FAILED', `tcp send to ${conn.key}: ${error.message}`, { cause: error }));
+        else {
+          this.stats.sent++;
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** An open connection to address:port (inbound ones are reused, §18.2.2), or a new one. */
+  async #connection(address: string, port: number): Promise<Connection> {
+    const key = `${address}:${port}`;
+    const existing = this.#connections.get(key);
+    if (existing) {
+      await existing.ready;
+      return existing;
+    }
+    if (this.#connections.size >= (this.#o.maxConnections ?? 64)) {
+      throw new SipTransportError('SIP_SEND_FAILED', `too many SIP connections (${this.#connections.size})`);
+    }
+    const socket = tcpConnect({ host: address, port });
+    const conn = this.#track(key, socket, true);
+    conn.ready = new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('error', (error) =>
+        reject(new SipTransportError('SIP_SEND_FAILED', `tcp connect to ${key}: ${error.message}`, { cause: error })),
+      );
+    });
+    conn.ready.catch(() => undefined);
+    await conn.ready;
+    this.#startPings(conn);
+    return conn;
+  }
+
+  #accept(socket: TcpSocket): void {
+    if (this.#closed || !socket.remoteAddress || !socket.remotePort) {
+      socket.destroy();
+      return;
+    }
+    const key = `${socket.remoteAddress.replace(/^::ffff:/, '')}:${socket.remotePort}`;
+    this.#track(key, socket, false);
+  }
+
+  #track(key: string, socket: TcpSocket, outbound: boolean): Connection {
+    const conn: Connection = {
+      key,
+      socket,
+      framer: new SipStreamFramer({ maxMessageBytes: this.#max }),
+      outbound,
+      ready: Promise.resolve(),
+      ping: null,
+      pongDeadline: null,
+    };
+    this.#connections.set(key, conn);
+    socket.setNoDelay(true);
+    const [address, portText] = [key.slice(0, key.lastIndexOf(':')), key.slice(key.lastIndexOf(':') + 1)];
+    socket.on('data', (chunk: Buffer) => {
+      let frames;
+      try {
+        frames = conn.framer.push(chunk);
+      } catch (error) {
+        // a stream that cannot be framed cannot be resynchronised: close it (§18.3)
+        this.stats.dropped++;
+        this.#log.warn({ peer: key, reason: (error as Error).message }, 'sip tcp stream unusable, closing');
+        socket.destroy(error instanceof FramingError ? undefined : (error as Error));
+        return;
+      }
+      for (const f of frames) {
+        if (f.type === 'ping') {
+          this.stats.keepAlivesReceived++;
+          socket.write('\r\n'); // pong (RFC 5626 §4.4.1)
+        } else if (f.type === 'pong') {
+          this.stats.keepAlivesReceived++;
+          this.#o.clock.clear(conn.pongDeadline);
+          conn.pongDeadline = null;
+        } else {
+          this.#deliver(f.text, { transport: 'TCP', address, port: Number(portText) });
+        }
+      }
+    });
+    socket.on('error', (error) => this.#log.debug({ peer: key, err: error.message }, 'sip tcp connection error'));
+    socket.on('close', () => {
+      this.#untrack(conn);
+      if (outbound && !this.#closed) this.#flowFailed(conn, 'connection closed');
+    });
+    return conn;
+  }
+
+  #startPings(conn: Connection): void {
+    const interval = this.#o.keepAliveIntervalMs ?? 30_000;
+    if (interval <= 0) return;
+    conn.ping = this.#o.clock.setInterval(() => this.#ping(conn), interval);
+  }
+
+  #ping(conn: Connection): void {
+    if (conn.socket.destroyed) return;
+    conn.socket.write(CRLFCRLF);
+    if (conn.pongDeadline) return;
+    conn.pongDeadline = this.#o.clock.setTimeout(() => {
+      conn.pongDeadline = null;
+      this.#log.warn({ peer: conn.key }, 'no keep-alive pong, closing the sip flow');
+      this.#flowFailed(conn, 'no keep-alive pong');
+      conn.socket.destroy();
+    }, this.#o.pongTimeoutMs ?? 10_000);
+  }
+
+  #flowFailed(conn: Connection, why: string): void {
+    this.#untrack(conn);
+    const error = new SipTransportError('SIP_FLOW_FAILED', `sip flow to ${conn.key} failed: ${why}`);
+    for (const fn of [...this.#flowListeners]) {
+      try {
+        fn(conn.key, error);
+      } catch (e) {
+        this.#log.error({ err: e }, 'flow listener threw');
+      }
+    }
+  }
+
+  #untrack(conn: Connection): void {
+    this.#o.clock.clear(conn.ping);
+    this.#o.clock.clear(conn.pongDeadline);
+    conn.ping = null;
+    conn.pongDeadline = null;
+    if (this.#connections.get(conn.key) === conn) this.#connections.delete(conn.key);
+  }
+
+  #onDatagram(msg: Buffer, address: string, port: number): void {
+    if (msg.length > this.#max) {
+      this.stats.dropped++;
+      this.#log.warn({ from: `${address}:${port}`, bytes: msg.length }, 'oversized sip datagram dropped');
+      return;
+    }
+    const text = msg.toString('utf8');
+    if (isKeepAlive(text)) {
+      this.stats.keepAlivesReceived++;
+      return;
+    }
+    this.#deliver(text, { transport: 'UDP', address, port });
+  }
+
+  /** The guard: everything inbound passes here; what fails is dropped and logged, never thrown. */
+  #deliver(raw: string, info: InboundInfo): void {
+    this.stats.received++;
+    const probed = probeSipMessage(raw, this.#max);
+    if (!probed.ok) {
+      this.stats.dropped++;
+      this.#log.warn({ from: `${info.address}:${info.port}`, transport: info.transport, reason: probed.reason }, 'malformed sip message dropped');
+      return;
+    }
+    let text = raw;
+    let p = probed.probe;
+    if (p.kind === 'request') {
+      const stamped = stampReceived(raw, p, info.address, info.port);
+      text = stamped.text;
+      p = { ...p, via: stamped.via };
+      if (info.transport === 'UDP' && this.reliability.requestReceived(p)) return;
+    } else if (info.transport === 'UDP' && this.reliability.responseReceived(p)) {
+      return;
+    }
+    this.#trace('in', info.transport, info.address, info.port, text);
+    for (const sink of [...this.#sinks]) {
+      try {
+        sink(text, info);
+      } catch (error) {
+        this.stats.dispatchErrors++;
+        this.#log.error(
+          { from: `${info.address}:${info.port}`, err: (error as Error).message, method: p.method, status: p.status },
+          'sip message dispatch threw; message dropped',
+        );
+      }
+    }
+  }
+
+  #trace(direction: 'in' | 'out', transport: SipTransportKind, address: string, port: number, text: string): void {
+    if (!this.#o.trace) return;
+    try {
+      this.#o.trace({ direction, transport, address, port, text });
+    } catch {
+      /* a tracer must not break the transport */
+    }
+  }
+
+  /** Closes the sockets and every connection, stops all timers. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.reliability.clear();
+    for (const conn of [...this.#connections.values()]) {
+      this.#untrack(conn);
+      conn.socket.destroy();
+    }
+    const udp = this.#udp;
+    const tcp = this.#tcp;
+    this.#udp = null;
+    this.#tcp = null;
+    await Promise.all([
+      udp ? new Promise<void>((r) => udp.close(() => r())) : undefined,
+      tcp ? new Promise<void>((r) => tcp.close(() => r())) : undefined,
+    ]);
+  }
+}
+
+/** Trace text without credentials: Authorization headers carry digest responses. */
+export function redactCredentials(text: string): string {
+  return text.replace(/^((?:proxy-)?authorization[ \t]*:).*$/gim, '$1 [redacted]');
+}
