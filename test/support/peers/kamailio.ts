@@ -17,6 +17,8 @@ export interface KamailioOptions {
   websocket?: boolean;
   /** kamailio `debug` level (2 = info: one line per request) */
   debug?: number;
+  /** registrar min_expires in seconds (kamailio's default 60); lower it for refresh tests */
+  minExpires?: number;
   readyTimeoutMs?: number;
 }
 
@@ -54,6 +56,7 @@ export async function startKamailio(o: KamailioOptions = {}): Promise<Kamailio> 
     SIP_PORT: port,
     WS_PORT: wsPort ?? 0,
     DEBUG: o.debug ?? 2,
+    MIN_EXPIRES: o.minExpires ?? 60,
     USERS: Object.entries(users)
       .map(([u, p]) => `    $sht(users=>${u}) = "${p}";`)
       .join('\n'),
