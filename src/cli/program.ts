@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { listBoards, loadBoard, resolveBoard } from '../board/board.js';
 import { BoardSchema } from '../board/schema.js';
 import { ConfigError, readConfigFile, validateConfig } from '../config/load.js';
-import { fieldsMarked, jsonSchema } from '../config/schema.js';
+import { fieldsMarked, jsonSchema, redactSecrets } from '../config/schema.js';
 import { connectControl } from '../control/client.js';
 import { errorCode, errorMessage } from '../core/errors.js';
 import { controlSocketPath } from '../app/socket.js';
@@ -89,14 +89,7 @@ export function buildProgram(): Command {
     .command('show')
     .description('print the effective configuration (defaults < config file); secrets are hidden')
     .action(async (_options: unknown, command: Command) => {
-      const effective = await loadConfigOrExit(globals(command));
-      const hidden = JSON.parse(JSON.stringify(effective)) as Record<string, unknown>;
-      for (const path of fieldsMarked('x-secret')) {
-        const keys = path.split('.');
-        let node: Record<string, unknown> | undefined = hidden;
-        for (const key of keys.slice(0, -1)) node = node?.[key] as Record<string, unknown> | undefined;
-        if (node && keys.at(-1)! in node && node[keys.at(-1)!]) node[keys.at(-1)!] = '[secret]';
-      }
+      const hidden = redactSecrets(await loadConfigOrExit(globals(command)));
       process.stdout.write(`${JSON.stringify(hidden, null, 2)}\n`);
     });
   config

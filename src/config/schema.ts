@@ -134,6 +134,40 @@ export const ConfigSchema = Type.Object(
         description: 'Loop current must stay away this long before a call counts as ended by the far end',
       }),
     }),
+    sip: section('SIP lines (sip.js; plain SIP over UDP/TCP and RTP/AVP G.711)', {
+      listen: section('Local SIP ports', {
+        udp: field((o) => Type.Integer({ ...o, minimum: 0, maximum: 65535 }), { default: 5060, description: 'UDP port for SIP (0 = any free port)', restart: true }),
+        tcp: field((o) => Type.Integer({ ...o, minimum: 0, maximum: 65535 }), { default: 5060, description: 'TCP port for SIP (0 = any free port)', restart: true }),
+        tls: field((o) => Type.Integer({ ...o, minimum: 0, maximum: 65535 }), { default: 5061, description: 'TLS port for SIP (not served yet)', restart: true }),
+      }),
+      accounts: field((o) => Type.Array(
+        Type.Object(
+          {
+            id: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]*$', maxLength: 32, description: 'Line id shown on the phone and in call records' }),
+            uri: Type.String({ pattern: '^sips?:[^@\\s]+@[^\\s]+$', maxLength: 256, description: 'Address of record, e.g. sip:1000@pbx.example.com' }),
+            password: Type.String({ maxLength: 256, description: 'Digest password (secret: never logged or sent to a browser)', 'x-secret': true }),
+            authorizationUsername: Type.Optional(Type.String({ maxLength: 128, description: 'Digest user name when it differs from the URI user' })),
+            registrar: Type.Optional(Type.String({ pattern: '^sips?:', maxLength: 256, description: 'Registrar URI; default the URI domain' })),
+            outboundProxy: Type.Optional(Type.String({ pattern: '^sips?:', maxLength: 256, description: 'Outbound proxy URI' })),
+            transport: Type.Union([Type.Literal('udp'), Type.Literal('tcp')], { default: 'udp', description: 'SIP transport' }),
+            expires: Type.Integer({ minimum: 60, maximum: 86400, default: 600, description: 'Requested registration lifetime in seconds' }),
+          },
+          { additionalProperties: false },
+        ),
+        { ...o, maxItems: 8 },
+      ), { default: [], description: 'SIP accounts; the first one places outgoing calls when there is no other line' }),
+      autoAnswer: field((o) => Type.Boolean(o), { default: false, description: 'Answer incoming SIP calls at once (intercom, tests)' }),
+      allowFrom: field((o) => Type.Array(Type.String({ maxLength: 64 }), { ...o, maxItems: 64 }), {
+        default: [],
+        description: 'Addresses (besides the registrar and outbound proxy) allowed to send INVITEs',
+      }),
+    }),
+    recording: section('Call recording', {
+      mode: field((o) => Type.Union([Type.Literal('always'), Type.Literal('on-demand'), Type.Literal('off')], o), {
+        default: 'always',
+        description: "Record calls 'always', only when asked ('on-demand'), or never ('off'); WAV files under <data>/recordings/",
+      }),
+    }),
     control: section('Local control socket used by the deskline CLI', {
       socket: field((o) => Type.String(o), {
         default: '',
@@ -157,13 +191,34 @@ export function jsonSchema(): Record<string, unknown> {
   };
 }
 
-/** Dotted paths of fields that need a restart, and of secret fields (walks the schema). */
+/**
+ * A copy of `value` with every `x-secret` field replaced by '[secret]' (walks the schema and the value
+ * together, through objects and arrays): for `config show`, logs and anything sent to a browser.
+ */
+export function redactSecrets<T>(value: T, schema: Record<string, unknown> = ConfigSchema as unknown as Record<string, unknown>): T {
+  if (schema['x-secret'] === true) return (value === undefined || value === '' ? value : '[secret]') as T;
+  if (Array.isArray(value)) {
+    const items = schema.items as Record<string, unknown> | undefined;
+    return (items ? value.map((v) => redactSecrets(v, items)) : value) as T;
+  }
+  const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
+  if (value && typeof value === 'object' && properties) {
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(value)) out[key] = properties[key] ? redactSecrets(v, properties[key]) : v;
+    return out as T;
+  }
+  return value;
+}
+
+/** Dotted paths of fields that need a restart, and of secret fields (walks the schema; array items as `[]`). */
 export function fieldsMarked(keyword: 'x-restart' | 'x-secret'): string[] {
   const found: string[] = [];
   const walk = (schema: Record<string, unknown>, path: string) => {
     if (schema[keyword] === true) found.push(path);
     const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
     if (properties) for (const [key, child] of Object.entries(properties)) walk(child, path ? `${path}.${key}` : key);
+    const items = schema.items as Record<string, unknown> | undefined;
+    if (items && typeof items === 'object') walk(items, `${path}[]`);
   };
   walk(ConfigSchema as unknown as Record<string, unknown>, '');
   return found;

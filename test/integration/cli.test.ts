@@ -68,6 +68,15 @@ describe('deskline CLI', () => {
     expect(JSON.parse(json.stdout).errors.map((e: { path: string }) => e.path).sort()).toEqual(['displayy', 'phone.dialTimeoutMs', 'web.port']);
   });
 
+  it('config show prints the effective config with SIP passwords hidden', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cli-')), 'c.json');
+    writeFileSync(file, JSON.stringify({ sip: { accounts: [{ id: 'main', uri: 'sip:1000@pbx.example.com', password: 'hunter2-secret' }] } }));
+    const result = await deskline(['config', 'show', '--config', file]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('hunter2');
+    expect(JSON.parse(result.stdout).sip.accounts[0]).toMatchObject({ id: 'main', password: '[secret]', transport: 'udp' });
+  });
+
   it('an unknown board is a clear error listing the known boards', async () => {
     const result = await deskline(['start', '--board', 'nokia', '--data', mkdtempSync(join(tmpdir(), 'cli-data-'))]);
     expect(result.code).toBe(1);

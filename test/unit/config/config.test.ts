@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig, mergeLayers, readConfigFile, validateConfig } from '../../../src/config/load.js';
-import { ConfigSchema, fieldsMarked, jsonSchema } from '../../../src/config/schema.js';
+import { ConfigSchema, fieldsMarked, jsonSchema, redactSecrets } from '../../../src/config/schema.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'config-'));
 
@@ -58,6 +58,21 @@ describe('validation', () => {
     const merged = mergeLayers({ web: { port: 1, host: 'a' }, device: { groups: ['x', 'y'] } }, { web: { port: 2 }, device: { groups: ['z'] } }, JSON.parse('{"__proto__": {"polluted": true}}'));
     expect(merged).toEqual({ web: { port: 2, host: 'a' }, device: { groups: ['z'] } });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('secrets', () => {
+  const account = { id: 'main', uri: 'sip:1000@pbx.example.com', password: 'hunter2-very-secret', registrar: 'sip:pbx.example.com:5060', transport: 'udp' };
+
+  it('marks SIP passwords secret, hides them in copies, and never echoes them in errors', () => {
+    expect(fieldsMarked('x-secret')).toContain('sip.accounts[].password');
+    const { config } = validateConfig({ sip: { accounts: [account] } });
+    const shown = JSON.stringify(redactSecrets(config));
+    expect(shown).not.toContain('hunter2');
+    expect(shown).toContain('"password":"[secret]"');
+    expect(config?.sip.accounts[0].password).toBe('hunter2-very-secret');
+    const bad = validateConfig({ sip: { accounts: [{ ...account, password: 'x'.repeat(300) }] } });
+    expect(bad.issues).toEqual([{ path: 'sip.accounts.0.password', message: expect.not.stringContaining('xxxx') }]);
   });
 });
 
