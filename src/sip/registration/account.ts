@@ -3,7 +3,7 @@
 // credentials and refreshes before expiry; this wrapper turns its outcomes into states with
 // reasons, and retries failures with back-off on the injected clock.
 
-import { Registerer, UserAgent, type Core, type RegistererOptions, type RegistererRegisterOptions } from 'sip.js';
+import { Registerer, UserAgent, type Core, type RegistererOptions, type RegistererRegisterOptions, type UserAgentOptions } from 'sip.js';
 
 type IncomingResponse = Core.IncomingResponse;
 import type { Logger } from 'pino';
@@ -82,6 +82,8 @@ export interface SipAccountOptions {
   backoff?: Partial<BackoffPolicy>;
   trace?: SipEndpointOptions['trace'];
   userAgentString?: string;
+  /** more sip.js UserAgent options for calls: the SDP handler factory, the INVITE delegate */
+  userAgentOptions?: Pick<UserAgentOptions, 'sessionDescriptionHandlerFactory' | 'delegate' | 'noAnswerTimeout'>;
   clock: Clock;
   log: Logger;
 }
@@ -213,6 +215,7 @@ export class SipAccount {
         if (level === 'error' || level === 'warn') sipLog.warn({ category }, text);
         else sipLog.trace({ category }, text);
       },
+      ...o.userAgentOptions,
       ...this.#setup.userAgentOptions,
     });
     this.#setup.applyContact(this.#ua);
