@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Board } from '../board/board.js';
 import { AnalogLine } from '../calls/analog-line.js';
@@ -15,7 +16,10 @@ import { projectRoot } from '../core/paths.js';
 import { ServiceHost, type ServiceReport } from '../core/services.js';
 import { loadUnifont } from '../display/font.js';
 import { HidService } from '../hid/service.js';
+import { MediaEngine } from '../media/engine.js';
 import { PhoneService } from '../phone/service.js';
+import { advertisedAddress, sipLineAccount } from '../sip/config.js';
+import { SipLine } from '../sip/line.js';
 import { SystemdNotifyService } from '../systemd/service.js';
 import { WebService } from '../web/service.js';
 import { SimExchange } from '../web/sim-exchange.js';
@@ -42,6 +46,7 @@ export interface App {
   /** The sim board's concrete drivers and line (null on real hardware). */
   readonly sim: (SimDrivers & { line: SimLine | null }) | null;
   readonly analogLine: AnalogLine | null;
+  readonly sipLines: SipLine[];
   readonly phone: PhoneService;
   readonly web: WebService;
   readonly socketPath: string;
@@ -73,7 +78,20 @@ export function createApp(options: AppOptions): App {
       onMessageWaiting: (waiting) => bus.emit('messageWaitingChanged', { lineId: 'analog', waiting }),
     })
     : null;
-  const lines: Line[] = [simLine, analogLine].filter((line): line is SimLine | AnalogLine => line !== null);
+  // SIP lines share one media engine (a worker thread); real lines come before the simulated one.
+  const engine = config.sip.accounts.length > 0 ? new MediaEngine({ clock }) : null;
+  const recordingDir = join(dataDir, 'recordings');
+  const sipLines = engine
+    ? config.sip.accounts.map((account, index) => {
+      const sipAccount = sipLineAccount(account, index === 0 ? config.sip.listen : null);
+      return new SipLine({
+        account: sipAccount, engine, clock, log: logFor(`sip:${account.id}`),
+        localAddress: advertisedAddress(sipAccount.registrar ?? sipAccount.domain),
+        settings: () => ({ autoAnswer: config.sip.autoAnswer, recordingDir: config.recording.mode === 'always' ? recordingDir : null }),
+      });
+    })
+    : [];
+  const lines: Line[] = [...sipLines, simLine, analogLine].filter((line): line is SipLine | SimLine | AnalogLine => line !== null);
 
   const calls = new CallService({ bus, clock, log: logFor('calls'), lines, country: () => config.device.country });
   const phone = new PhoneService({
@@ -92,7 +110,18 @@ export function createApp(options: AppOptions): App {
   host
     .add({ name: 'mcu', create: () => ({ start: async () => void (await drivers.mcu.open()), stop: () => drivers.mcu.close() }) })
     .add({ name: 'control', create: () => new ControlService({ log: logFor('control'), control, socketPath }) })
-    .add({ name: 'calls', deps: analogLine ? ['mcu'] : [], create: () => calls })
+    .add({
+      name: 'media',
+      create: () => ({
+        start: async () => {
+          if (!engine) return;
+          await mkdir(recordingDir, { recursive: true, mode: 0o700 });
+          await engine.start();
+        },
+        stop: async () => engine?.stop(),
+      }),
+    })
+    .add({ name: 'calls', deps: ['media', ...(analogLine ? ['mcu'] : [])], create: () => calls })
     // The web UI starts before the phone so it sees the phone's first screen and state.
     .add({ name: 'web', create: () => web })
     .add({ name: 'phone', deps: ['mcu', 'calls'], create: () => phone })
@@ -118,7 +147,7 @@ export function createApp(options: AppOptions): App {
   }));
 
   return {
-    board, bus, drivers, phone, web, socketPath, analogLine,
+    board, bus, drivers, phone, web, socketPath, analogLine, sipLines,
     sim: sim ? { ...sim, line: simLine } : null,
     start: () => host.startAll(),
     stop: async () => {

@@ -1,0 +1,92 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createApp, type App } from '../../src/app/app.js';
+import { loadBoard } from '../../src/board/board.js';
+import { validateConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { silentLogger } from '../../src/core/log.js';
+import { loadUnifont, type BitmapFont } from '../../src/display/font.js';
+import { findText } from '../support/display-text.js';
+import { waitFor } from '../support/mcu.js';
+import { makeTempDir, startBaresip, startKamailio, stopAllPeers, type Baresip, type Kamailio } from '../support/index.js';
+import { writeToneWav } from '../support/audio.js';
+
+/**
+ * The whole phone on the sim board with a SIP account at a real Kamailio: baresip (bob) calls it,
+ * the display shows bob, lifting the handset answers, and a BYE from either side ends the call.
+ */
+let kam: Kamailio;
+let bob: Baresip;
+let app: App;
+let font: BitmapFont;
+let dataDir: string;
+
+beforeAll(async () => {
+  font = await loadUnifont();
+  const dir = await makeTempDir('sip-app');
+  const tone = join(dir, 'tone.wav');
+  await writeToneWav(tone, { frequency: 440, seconds: 30 });
+  kam = await startKamailio({ minExpires: 10 });
+  bob = await startBaresip({ sourceWav: tone, recordDir: join(dir, 'bob'), accounts: [{ user: 'bob', registrar: kam.domain, password: 'bobpw' }], waitRegistered: true, lifetimeSec: 120 });
+  const { config, issues } = validateConfig({
+    board: 'sim', web: { port: 0 }, device: { name: 'Garden Shop' },
+    sip: { listen: { udp: 0, tcp: 0 }, accounts: [{ id: 'main', uri: `sip:alice@${kam.domain}`, password: 'alicepw', expires: 60 }] },
+  });
+  if (!config) throw new Error(JSON.stringify(issues));
+  dataDir = mkdtempSync(join(tmpdir(), 'sip-app-'));
+  app = createApp({ config: config as Config, board: await loadBoard('sim'), dataDir, log: silentLogger(), socketPath: join(dataDir, 'ctl.sock'), env: {} });
+  const report = await app.start();
+  expect(report.filter((r) => r.status !== 'running')).toEqual([]);
+  await waitFor(() => app.sipLines[0].account?.state === 'registered', 'alice registered', 10_000);
+}, 60_000);
+
+afterAll(async () => {
+  await app?.stop();
+  await stopAllPeers();
+}, 30_000);
+
+const shows = async (text: string) => {
+  await app.phone.settled();
+  return findText(app.sim!.mcu.display, font, text) !== null;
+};
+
+async function bobCalls(): Promise<void> {
+  const dial = await bob.command('dial', `sip:alice@${kam.domain}`);
+  expect(dial.ok).toBe(true);
+  await waitFor(() => app.phone.describe().state === 'ringing', 'ringing', 8000);
+}
+
+describe('a SIP line in the running phone', () => {
+  it('rings with the caller, answers on off-hook, and ends when the far end sends BYE', async () => {
+    await bobCalls();
+    expect(app.phone.describe().call).toMatchObject({ number: 'bob', lineKind: 'sip', direction: 'inbound' });
+    expect(await shows('bob')).toBe(true);
+    expect(app.sim!.mcu.indicators.ringer.cadence).not.toBeNull();
+    app.sim!.mcu.keypad.setHook(true);
+    await waitFor(() => app.phone.describe().state === 'talking', 'talking', 5000);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await bob.command('hangup')).ok).toBe(true);
+    await waitFor(() => app.phone.describe().state === 'idle', 'idle after BYE', 5000);
+    expect(await shows('Call ended')).toBe(true);
+    app.sim!.mcu.keypad.setHook(false);
+    const recordings = readdirSync(join(dataDir, 'recordings')).filter((f) => f.endsWith('.wav'));
+    expect(recordings).toHaveLength(1);
+  });
+
+  it('the phone hanging up sends BYE and the far end ends the call too', async () => {
+    await bobCalls();
+    app.sim!.mcu.keypad.press('speaker');
+    await waitFor(() => app.phone.describe().state === 'talking', 'talking', 5000);
+    app.sim!.mcu.keypad.press('speaker');
+    await waitFor(() => app.phone.describe().state === 'idle', 'idle', 5000);
+    let calls = '';
+    for (let i = 0; i < 50; i++) {
+      calls = (await bob.command('listcalls')).data;
+      if (!/alice/.test(calls)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(calls).not.toMatch(/alice/);
+  });
+});
