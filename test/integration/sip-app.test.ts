@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -7,6 +8,7 @@ import { loadBoard } from '../../src/board/board.js';
 import { validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/core/log.js';
+import { projectRoot } from '../../src/core/paths.js';
 import { loadUnifont, type BitmapFont } from '../../src/display/font.js';
 import { findText } from '../support/display-text.js';
 import { waitFor } from '../support/mcu.js';
@@ -88,5 +90,34 @@ describe('a SIP line in the running phone', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(calls).not.toMatch(/alice/);
+  });
+
+  it('survives every RFC 4475 torture message on its UDP port and still takes calls', async () => {
+    const fixtures = join(projectRoot(), 'test', 'fixtures', 'rfc4475');
+    const files = readdirSync(fixtures).filter((f) => f.endsWith('.dat')).sort();
+    expect(files).toHaveLength(49);
+    const port = app.sipLines[0].account!.localPort;
+    const socket = createSocket('udp4');
+    const replies: string[] = [];
+    socket.on('message', (m) => replies.push(m.toString('latin1').split('\r\n')[0]));
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    for (const file of files) {
+      await new Promise<void>((resolve, reject) => socket.send(readFileSync(join(fixtures, file)), port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    socket.close();
+    // whatever came back is well-formed SIP, never a success for these requests to unknown dialogs
+    for (const reply of replies) expect(reply).toMatch(/^SIP\/2\.0 [1-6]\d\d /);
+    // torture INVITEs may have rung the phone: clear them, then a real call still works
+    for (let i = 0; i < 5 && app.phone.describe().state !== 'idle'; i++) {
+      app.sim!.mcu.keypad.press('cancel');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await waitFor(() => app.phone.describe().state === 'idle', 'idle after the torture', 10_000);
+    await bobCalls();
+    expect(app.phone.describe().call).toMatchObject({ number: 'bob' });
+    app.sim!.mcu.keypad.press('cancel');
+    await waitFor(() => app.phone.describe().state === 'idle', 'idle', 5000);
   });
 });
