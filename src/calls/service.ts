@@ -5,7 +5,7 @@ import type { BusEvents, CallEndReason, CallInfo, CallState } from '../core/even
 import type { Logger } from '../core/log.js';
 import type { Service } from '../core/services.js';
 import { normalizeNumber } from '../numbers/numbers.js';
-import type { Call, CallControl, Line } from './types.js';
+import type { Call, CallControl, Line, LineStatus } from './types.js';
 
 export interface CallServiceContext {
   bus: EventBus<BusEvents>;
@@ -27,13 +27,21 @@ const DIALABLE = /^\+?[0-9*#]{1,64}$/;
 export class CallService implements Service, CallControl {
   readonly #calls = new Map<string, Call>();
   readonly #unsubscribe: Array<() => void> = [];
+  readonly #lineStatus = new Map<string, LineStatus>();
 
   constructor(private readonly ctx: CallServiceContext) {}
 
   async start(): Promise<void> {
     for (const line of this.ctx.lines) {
+      this.#unsubscribe.push(
+        line.on('incomingCall', (call) => this.track(call)),
+        line.on('statusChanged', ({ state, problem }) => {
+          this.#lineStatus.set(line.id, { state, problem });
+          this.ctx.log.info({ line: line.id, state, problem }, `line ${line.id} ${state}${problem ? `: ${problem}` : ''}`);
+          this.ctx.bus.emit('lineStatusChanged', { lineId: line.id, lineKind: line.kind, state, problem });
+        }),
+      );
       await line.start();
-      this.#unsubscribe.push(line.on('incomingCall', (call) => this.track(call)));
     }
   }
 
@@ -66,6 +74,10 @@ export class CallService implements Service, CallControl {
 
   activeCalls(): Array<CallInfo & { state: CallState }> {
     return [...this.#calls.values()].map((call) => ({ ...call.info, state: call.state }));
+  }
+
+  lineStatuses(): Array<LineStatus & { lineId: string }> {
+    return this.ctx.lines.map((line) => ({ lineId: line.id, ...(this.#lineStatus.get(line.id) ?? { state: 'ready' as const, problem: null }) }));
   }
 
   private find(callId: string): Call {

@@ -21,9 +21,17 @@ export interface Call extends Pick<TypedEmitter<CallEvents>, 'on' | 'once'> {
   sendDtmf(digits: string): Promise<void>;
 }
 
+/** Whether a line can carry calls, and if not, what a person should know (e.g. 'wrong password'). */
+export interface LineStatus {
+  state: 'ready' | 'connecting' | 'failed';
+  problem: string | null;
+}
+
 export interface LineEvents {
   [event: string]: unknown;
   incomingCall: Call;
+  /** Lines that register or connect (SIP) report it; a line without this event is always ready. */
+  statusChanged: LineStatus;
 }
 
 /**
@@ -45,4 +53,6 @@ export interface CallControl {
   hangup(callId: string, reason?: CallEndReason): Promise<void>;
   sendDtmf(callId: string, digits: string): Promise<void>;
   activeCalls(): Array<CallInfo & { state: CallState }>;
+  /** The last status each line reported (lines that never reported are ready). */
+  lineStatuses(): Array<LineStatus & { lineId: string }>;
 }

@@ -34,6 +34,8 @@ export interface BusEvents {
   [event: string]: unknown;
   hookChanged: { offHook: boolean; source: 'handset' | 'hid' };
   keyPressed: { key: PhoneKey; long: boolean; source?: 'keypad' | 'hid' };
+  /** A line became ready, is connecting, or failed (with what a person should know). */
+  lineStatusChanged: { lineId: string; lineKind: LineKind; state: 'ready' | 'connecting' | 'failed'; problem: string | null };
   /** Voicemail waiting on a line (caller-ID message-waiting indication), or no longer. */
   messageWaitingChanged: { lineId: string; waiting: boolean };
   /** A USB peripheral came or went (HID handsets and headsets now; printers, scanners later). */

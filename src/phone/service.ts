@@ -54,6 +54,8 @@ export class PhoneService implements Service {
   readonly #inputs: PhoneInput[] = [];
   #dispatching = false;
   #messageWaiting = false;
+  /** Lines that cannot carry calls, and why (shown on the idle screen). */
+  readonly #lineProblems = new Map<string, string>();
   #tick: TimerHandle | null = null;
   readonly #off: Array<() => void> = [];
 
@@ -68,6 +70,7 @@ export class PhoneService implements Service {
     this.#font = await ctx.loadFont();
     this.#fb = new Framebuffer(ctx.display.width, ctx.display.height);
     this.#model = initialModel(ctx.keypad.offHook);
+    for (const { lineId, problem } of ctx.calls.lineStatuses()) if (problem) this.#lineProblems.set(lineId, problem);
     const display = ctx.config().display;
     await ctx.display.setContrast(display.contrast);
     await ctx.display.setBacklight(display.backlight);
@@ -83,6 +86,11 @@ export class PhoneService implements Service {
       }),
       ctx.bus.on('phone', 'callStateChanged', (event) => this.dispatch({ type: 'call', call: event, state: event.state, reason: event.reason })),
       ctx.bus.on('phone', 'callerIdReceived', (call) => this.dispatch({ type: 'identified', call })),
+      ctx.bus.on('phone', 'lineStatusChanged', ({ lineId, problem }) => {
+        if (problem) this.#lineProblems.set(lineId, problem);
+        else this.#lineProblems.delete(lineId);
+        this.render();
+      }),
       ctx.bus.on('phone', 'messageWaitingChanged', ({ waiting }) => {
         this.#messageWaiting = waiting;
         this.queueIndicators(this.indicatorsFor(this.#model));
@@ -213,6 +221,7 @@ export class PhoneService implements Service {
     const { clock } = this.ctx;
     const screen = phoneView(this.#model, {
       deviceName: this.ctx.config().device.name,
+      lineProblem: [...this.#lineProblems].map(([line, problem]) => `${line}: ${problem}`)[0] ?? null,
       wallTime: clock.wallTimeTrusted ? new Date(clock.now()) : null,
       now: clock.monotonic(),
     });

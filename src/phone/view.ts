@@ -8,6 +8,8 @@ export interface ViewContext {
   wallTime: Date | null;
   /** Monotonic ms, for the talk timer. */
   now: number;
+  /** A line that cannot carry calls and why ('main: wrong password'), or null. */
+  lineProblem?: string | null;
 }
 
 const two = (n: number) => String(n).padStart(2, '0');
@@ -40,7 +42,8 @@ export function phoneView(model: PhoneModel, view: ViewContext): ScreenModel {
         rows: [
           title(view.deviceName), null,
           { text: time, align: 'center' }, { text: date, align: 'center' }, null,
-          s.notice ? { text: s.notice, align: 'center' } : null, null,
+          s.notice ? { text: s.notice, align: 'center' } : null,
+          view.lineProblem ? { text: view.lineProblem, align: 'center', inverse: true } : null,
           softKeys('Redial', 'Menu'),
         ],
       };

@@ -17,8 +17,8 @@ import type { Clock } from '../core/clock.js';
 import { DesklineError } from '../core/errors.js';
 import type { CallEndReason, CallInfo, CallState } from '../core/events.js';
 import type { MediaEngine } from '../media/engine.js';
-import type { Call, CallEvents, Line, LineEvents } from '../calls/types.js';
-import { SipAccount, type SipAccountOptions } from './registration/index.js';
+import type { Call, CallEvents, Line, LineEvents, LineStatus } from '../calls/types.js';
+import { SipAccount, type SipAccountOptions, type SipAccountStateChange } from './registration/index.js';
 import { RtpSessionDescriptionHandler, createRtpSessionDescriptionHandlerFactory } from './sdp/handler.js';
 import { EngineMediaSession, RtpPortAllocator } from './media-session.js';
 
@@ -67,6 +67,18 @@ export interface SipLineOptions {
 export interface SipCallEvents extends CallEvents {
   /** a DTMF digit the far end sent (RFC 4733) */
   dtmf: { digit: string; durationMs: number };
+}
+
+/** What the phone shows about a SIP account's registration. */
+export function lineStatus(change: SipAccountStateChange): LineStatus {
+  switch (change.state) {
+    case 'registered': return { state: 'ready', problem: null };
+    case 'idle':
+    case 'registering': return { state: 'connecting', problem: null };
+    case 'auth-failed': return { state: 'failed', problem: 'wrong password' };
+    case 'unregistered': return { state: 'failed', problem: 'not registered' };
+    case 'failed': return { state: 'failed', problem: change.reason?.code === 'timeout' ? 'registrar not answering' : 'registration failed' };
+  }
 }
 
 /** The end reason for a final failure response to our INVITE. */
@@ -248,6 +260,7 @@ export class SipLine extends TypedEmitter<LineEvents> implements Line {
       log: this.#o.log,
     });
     this.#account = account;
+    account.on('stateChanged', (change) => this.emit('statusChanged', lineStatus(change)));
     await account.start();
   }
 

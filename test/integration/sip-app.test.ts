@@ -120,4 +120,25 @@ describe('a SIP line in the running phone', () => {
     app.sim!.mcu.keypad.press('cancel');
     await waitFor(() => app.phone.describe().state === 'idle', 'idle', 5000);
   });
+
+  it('a wrong password shows on the idle screen instead of retrying in a loop', async () => {
+    const { config } = validateConfig({
+      board: 'sim', web: { port: 0 }, simLine: { enabled: false }, analogLine: { enabled: false },
+      sip: { listen: { udp: 0, tcp: 0 }, accounts: [{ id: 'desk', uri: `sip:alice@${kam.domain}`, password: 'not-the-password' }] },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'sip-app-bad-'));
+    const bad = createApp({ config: config as Config, board: await loadBoard('sim'), dataDir: dir, log: silentLogger(), socketPath: join(dir, 'ctl.sock'), env: {} });
+    const statuses: string[] = [];
+    bad.bus.on('test', 'lineStatusChanged', ({ lineId, state, problem }) => void statuses.push(`${lineId} ${state} ${problem ?? ''}`.trim()));
+    try {
+      await bad.start();
+      await waitFor(() => bad.sipLines[0].account?.state === 'auth-failed', 'auth-failed', 10_000);
+      await bad.phone.settled();
+      expect(findText(bad.sim!.mcu.display, font, 'desk: wrong password')).not.toBeNull();
+      expect(statuses).toContain('desk failed wrong password');
+      expect(statuses.filter((s) => s.includes('connecting')).length).toBeLessThanOrEqual(2);
+    } finally {
+      await bad.stop();
+    }
+  });
 });
