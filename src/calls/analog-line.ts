@@ -88,6 +88,10 @@ export class AnalogLine extends TypedEmitter<LineEvents> implements Line {
   #earlyCallerId: { callerId: CallerId; at: number } | null = null;
   #dialTone: { resolve: () => void; timer: TimerHandle } | null = null;
   readonly #off: Array<() => void> = [];
+  /** Whether the MCU has ever reported a tone (one without tone detection: dial after the wait). */
+  #toneSeen = false;
+  readonly #dtmfCallerId = new DtmfCallerIdCollector();
+  #dtmfQueue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: AnalogLineOptions) {
     super();
@@ -163,7 +167,7 @@ export class AnalogLine extends TypedEmitter<LineEvents> implements Line {
     return new Promise((resolve) => {
       const timer = this.options.clock.setTimeout(() => {
         this.#dialTone = null;
-        resolve(!this.toneDetection());
+        resolve(!this.#toneSeen);
       }, timeoutMs);
       this.#dialTone = {
         timer,
@@ -176,12 +180,6 @@ export class AnalogLine extends TypedEmitter<LineEvents> implements Line {
     });
   }
 
-  /** Whether the driver reports tones (an MCU without tone detection: dial after the timeout). */
-  private toneDetection(): boolean {
-    return this.#toneSeen;
-  }
-  #toneSeen = false;
-  readonly #dtmfCallerId = new DtmfCallerIdCollector();
 
   async answerCall(call: AnalogCall): Promise<void> {
     if (call !== this.#call || call.state !== 'ringing') {
@@ -213,7 +211,6 @@ export class AnalogLine extends TypedEmitter<LineEvents> implements Line {
     this.#dtmfQueue = send.catch(() => undefined);
     return send;
   }
-  #dtmfQueue: Promise<void> = Promise.resolve();
 
   private newCall(direction: 'inbound' | 'outbound', number: string, state: CallState): AnalogCall {
     const info: CallInfo = { callId: randomUUID(), lineId: this.id, lineKind: 'analog', direction, number, name: null };

@@ -5,7 +5,7 @@ import type { BusEvents, CallEndReason, CallInfo, CallState } from '../core/even
 import type { Logger } from '../core/log.js';
 import type { Service } from '../core/services.js';
 import { normalizeNumber } from '../numbers/numbers.js';
-import type { Call, CallControl, Line, LineStatus } from './types.js';
+import { DIALABLE, type Call, type CallControl, type Line, type LineStatus } from './types.js';
 
 export interface CallServiceContext {
   bus: EventBus<BusEvents>;
@@ -16,8 +16,6 @@ export interface CallServiceContext {
   country: () => string;
 }
 
-/** Dialed numbers: digits, * and #, an optional leading +, or a SIP URI user part later. */
-const DIALABLE = /^\+?[0-9*#]{1,64}$/;
 
 /**
  * The call service owns the lines: it is the one place that turns line and call events into

@@ -1,6 +1,9 @@
 import type { TypedEmitter } from '../../drivers/common/typed-emitter.js';
 import type { CallEndReason, CallInfo, CallState, LineKind } from '../core/events.js';
 
+/** Numbers the phone dials: digits, * and #, an optional leading +. */
+export const DIALABLE = /^\+?[0-9*#]{1,64}$/;
+
 export interface CallEvents {
   [event: string]: unknown;
   stateChanged: { state: CallState; reason?: CallEndReason };

@@ -1,5 +1,5 @@
 import type { AudioDevice, AudioRouteDriver, DisplayDriver, IndicatorDriver, KeypadDriver, LedId, LedState } from '../../drivers/mcu/types.js';
-import type { CallControl } from '../calls/types.js';
+import { DIALABLE, type CallControl } from '../calls/types.js';
 import type { Config } from '../config/schema.js';
 import type { EventBus } from '../core/bus.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
@@ -142,7 +142,7 @@ export class PhoneService implements Service {
 
   private dialFromCli(params: unknown): ReturnType<PhoneService['describe']> {
     const number = (params as { number?: unknown } | null)?.number;
-    if (typeof number !== 'string' || !/^\+?[0-9*#]{1,64}$/.test(number)) {
+    if (typeof number !== 'string' || !DIALABLE.test(number)) {
       throw new DesklineError('CALL_BAD_NUMBER', `cannot dial '${String(number)}': use digits, * and # (up to 64)`);
     }
     if (this.#model.state.name !== 'idle' && this.#model.state.name !== 'dialing') {

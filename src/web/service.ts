@@ -4,6 +4,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { SimMcu } from '../../drivers/mcu/sim.js';
+import type { LedId, LedState } from '../../drivers/mcu/types.js';
 import type { Board } from '../board/board.js';
 import type { SimLine } from '../calls/sim-line.js';
 import type { Config } from '../config/schema.js';
@@ -133,7 +134,7 @@ export class WebService implements Service {
     send({ type: 'hello', board: this.ctx.board.id, display: { width: display.width, height: display.height } });
     send({ type: 'frame', x: 0, y: 0, width: display.width, height: display.height, bits: Buffer.from(display.pixels).toString('base64') });
     send({ type: 'ringer', cadence: sim.mcu.indicators.ringer.cadence });
-    for (const [led, state] of Object.entries(sim.mcu.indicators.leds)) send({ type: 'led', led: led as never, state });
+    for (const [led, state] of Object.entries(sim.mcu.indicators.leds) as Array<[LedId, LedState]>) send({ type: 'led', led, state });
     send({ type: 'hook', offHook: sim.mcu.keypad.offHook });
     send({ type: 'text', rows: this.#rows });
     send({ type: 'phone', state: this.#phoneState });
