@@ -223,7 +223,11 @@ async function waitForCount(count: () => number, n: number, timeoutMs = 5000): P
 
 describe('UDP retransmission against a lossy registrar', () => {
   let registrar: Socket | undefined;
-  afterAll(() => void registrar?.close());
+  let stopAccount: (() => Promise<void>) | undefined;
+  afterAll(async () => {
+    await stopAccount?.();
+    registrar?.close();
+  });
 
   it('retransmits a REGISTER the registrar ignored at T1 and completes', async () => {
     registrar = createSocket('udp4');
@@ -250,16 +254,17 @@ describe('UDP retransmission against a lossy registrar', () => {
       transport: 'udp',
       timers: { t1: 100, t2: 400 },
     });
+    stopAccount = () => account.stop();
     await account.start();
     await waitForState(account, 'registered', 3000);
     expect(seen).toHaveLength(2);
     // the same request again: same branch, same CSeq (RFC 3261 §17.1.2.2)
     expect(header(seen[1].text, 'Via')).toBe(header(seen[0].text, 'Via'));
     expect(header(seen[1].text, 'CSeq')).toBe(header(seen[0].text, 'CSeq'));
-    // Timer E fired at T1 (100 ms), not sip.js's 32 s Timer F
+    // Timer E fired around T1 (100 ms), not at sip.js's 32 s Timer F; the exact
+    // schedule is checked on a fake clock in test/unit/sip/transport
     const gap = seen[1].at - seen[0].at;
-    expect(gap).toBeGreaterThanOrEqual(90);
-    expect(gap).toBeLessThan(400);
+    expect(gap).toBeLessThan(2000);
     // after the 200 nothing more is retransmitted
     await sleep(500);
     expect(seen).toHaveLength(2);
