@@ -20,6 +20,7 @@ import { MediaEngine } from '../media/engine.js';
 import { PhoneService } from '../phone/service.js';
 import { advertisedAddress, sipLineAccount } from '../sip/config.js';
 import { SipLine } from '../sip/line.js';
+import { SipEndpoint } from '../sip/transport/index.js';
 import { SystemdNotifyService } from '../systemd/service.js';
 import { WebService } from '../web/service.js';
 import { SimExchange } from '../web/sim-exchange.js';
@@ -80,10 +81,15 @@ export function createApp(options: AppOptions): App {
     : null;
   // SIP lines share one media engine (a worker thread); real lines come before the simulated one.
   const engine = config.sip.accounts.length > 0 ? new MediaEngine({ clock }) : null;
+  // ...and one SIP endpoint (socket): each request reaches its account by Call-ID or Request-URI/To
+  const listen = config.sip.listen;
+  const sipEndpoint = engine
+    ? new SipEndpoint({ clock, log: logFor('sip'), port: listen.udp, tcpPort: listen.tcp === listen.udp ? undefined : listen.tcp })
+    : null;
   const recordingDir = join(dataDir, 'recordings');
-  const sipLines = engine
-    ? config.sip.accounts.map((account, index) => {
-      const sipAccount = sipLineAccount(account, index === 0 ? config.sip.listen : null);
+  const sipLines = engine && sipEndpoint
+    ? config.sip.accounts.map((account) => {
+      const sipAccount = sipLineAccount(account, { endpoint: sipEndpoint, allowFrom: config.sip.allowFrom });
       return new SipLine({
         account: sipAccount, engine, clock, log: logFor(`sip:${account.id}`),
         localAddress: advertisedAddress(sipAccount.registrar ?? sipAccount.domain),
@@ -121,7 +127,14 @@ export function createApp(options: AppOptions): App {
         stop: async () => engine?.stop(),
       }),
     })
-    .add({ name: 'calls', deps: ['media', ...(analogLine ? ['mcu'] : [])], create: () => calls })
+    .add({
+      name: 'sip',
+      create: () => ({
+        start: async () => void (await sipEndpoint?.listen()),
+        stop: async () => sipEndpoint?.close(),
+      }),
+    })
+    .add({ name: 'calls', deps: ['media', 'sip', ...(analogLine ? ['mcu'] : [])], create: () => calls })
     // The web UI starts before the phone so it sees the phone's first screen and state.
     .add({ name: 'web', create: () => web })
     .add({ name: 'phone', deps: ['mcu', 'calls'], create: () => phone })

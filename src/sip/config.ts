@@ -11,8 +11,8 @@ function hostPort(uri: string): string {
   return uri.replace(/^sips?:/, '').replace(/^[^@]*@/, '').split(/[;?]/)[0];
 }
 
-/** A configured SIP account as the SIP line takes it; the first account listens on sip.listen. */
-export function sipLineAccount(account: AccountConfig, listen: Config['sip']['listen'] | null): SipLineAccountConfig {
+/** A configured SIP account as the SIP line takes it (all accounts share the phone's endpoint on sip.listen). */
+export function sipLineAccount(account: AccountConfig, shared: Pick<SipLineAccountConfig, 'endpoint' | 'allowFrom'>): SipLineAccountConfig {
   const match = /^sips?:([^@]+)@(.+)$/.exec(account.uri);
   if (!match) throw new DesklineError('SIP_BAD_URI', `sip.accounts '${account.id}': '${account.uri}' is not sip:user@domain`);
   return {
@@ -22,10 +22,11 @@ export function sipLineAccount(account: AccountConfig, listen: Config['sip']['li
     password: account.password,
     authorizationUsername: account.authorizationUsername,
     registrar: account.registrar ? hostPort(account.registrar) : undefined,
-    outboundProxy: account.outboundProxy ? hostPort(account.outboundProxy) : undefined,
+    // a SIP URI: the transport sends every request there (loose routing, ;transport= honoured)
+    outboundProxy: account.outboundProxy,
     transport: account.transport,
     expires: account.expires,
-    localPort: listen ? (account.transport === 'tcp' ? listen.tcp : listen.udp) : 0,
+    ...shared,
   };
 }
 

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Inviter, SessionState, UserAgent, type Core, type Invitation, type Session } from 'sip.js';
+import { Inviter, SessionState, UserAgent, type Core, type Info, type Invitation, type Session } from 'sip.js';
 import { TypedEmitter } from '../../drivers/common/typed-emitter.js';
 import type { Clock } from '../core/clock.js';
 import { DesklineError } from '../core/errors.js';
@@ -19,6 +19,7 @@ import type { CallEndReason, CallInfo, CallState } from '../core/events.js';
 import type { MediaEngine } from '../media/engine.js';
 import type { Call, CallEvents, Line, LineEvents, LineStatus } from '../calls/types.js';
 import { SipAccount, type SipAccountOptions, type SipAccountStateChange } from './registration/index.js';
+import type { SipEndpoint } from './transport/index.js';
 import { RtpSessionDescriptionHandler, createRtpSessionDescriptionHandlerFactory } from './sdp/handler.js';
 import { EngineMediaSession, RtpPortAllocator } from './media-session.js';
 
@@ -39,6 +40,10 @@ export interface SipLineAccountConfig {
   /** local SIP listening address/port (default 0.0.0.0:5060; 0 = any free port) */
   localHost?: string;
   localPort?: number;
+  /** the phone's shared SIP endpoint (several accounts on one socket); localHost/localPort then unused */
+  endpoint?: SipEndpoint;
+  /** sources besides the registrar/proxy allowed to send INVITEs (IP or CIDR); null = anyone */
+  allowFrom?: string[] | null;
 }
 
 export interface SipLineSettings {
@@ -65,8 +70,35 @@ export interface SipLineOptions {
 }
 
 export interface SipCallEvents extends CallEvents {
-  /** a DTMF digit the far end sent (RFC 4733) */
+  /** a DTMF digit the far end sent (RFC 4733 in the media, or SIP INFO) */
   dtmf: { digit: string; durationMs: number };
+}
+
+const DTMF_DIGIT = /^[0-9*#A-D]$/;
+
+/**
+ * A DTMF digit from a SIP INFO body: application/dtmf-relay (`Signal=5` and `Duration=160` lines,
+ * the de-facto format of Cisco and most PBXs; some send 10/11 for * and #) or application/dtmf
+ * (the bare digit). null when the body is neither.
+ */
+export function dtmfFromInfo(contentType: string, body: string): { digit: string; durationMs: number } | null {
+  const type = contentType.split(';')[0].trim().toLowerCase();
+  if (type === 'application/dtmf') {
+    const digit = body.trim().toUpperCase();
+    return DTMF_DIGIT.test(digit) ? { digit, durationMs: 160 } : null;
+  }
+  if (type !== 'application/dtmf-relay') return null;
+  const fields = new Map<string, string>();
+  for (const line of body.split(/\r?\n/).slice(0, 16)) {
+    const eq = line.indexOf('=');
+    if (eq > 0) fields.set(line.slice(0, eq).trim().toLowerCase(), line.slice(eq + 1).trim());
+  }
+  let digit = (fields.get('signal') ?? '').toUpperCase();
+  if (digit === '10') digit = '*';
+  else if (digit === '11') digit = '#';
+  if (!DTMF_DIGIT.test(digit)) return null;
+  const duration = Number(fields.get('duration'));
+  return { digit, durationMs: Number.isInteger(duration) && duration > 0 && duration <= 10_000 ? duration : 160 };
 }
 
 /** What the phone shows about a SIP account's registration. */
@@ -114,7 +146,16 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements Call {
       ...session.delegate,
       onBye: () => this.setEndReason('remote-hangup'),
       onCancel: () => this.setEndReason('cancelled'),
+      onInfo: (info) => this.#info(info),
     };
+  }
+
+  #info(info: Info): void {
+    const request = info.request;
+    const dtmf = dtmfFromInfo(request.getHeader('content-type') ?? '', request.body ?? '');
+    const answered = dtmf ? info.accept() : info.reject({ statusCode: 415 });
+    answered.catch((error: unknown) => this.log.debug({ callId: this.info.callId, err: (error as Error).message }, 'INFO answer failed'));
+    if (dtmf) this.dtmfReceived(dtmf);
   }
 
   get state(): CallState {
@@ -251,6 +292,8 @@ export class SipLine extends TypedEmitter<LineEvents> implements Line {
       expires: a.expires,
       localHost: a.localHost,
       localPort: a.localPort,
+      endpoint: a.endpoint,
+      allowFrom: a.allowFrom,
       userAgentOptions: {
         sessionDescriptionHandlerFactory: sdhFactory,
         noAnswerTimeout: this.#o.noAnswerTimeoutSec ?? 60,

@@ -16,8 +16,9 @@ import { makeTempDir, startBaresip, startKamailio, stopAllPeers, type Baresip, t
 import { writeToneWav } from '../support/audio.js';
 
 /**
- * The whole phone on the sim board with a SIP account at a real Kamailio: baresip (bob) calls it,
- * the display shows bob, lifting the handset answers, and a BYE from either side ends the call.
+ * The whole phone on the sim board with two SIP accounts (alice and 1000, one socket) at a real
+ * Kamailio: baresip (bob) calls it, the display shows bob, lifting the handset answers, and a BYE
+ * from either side ends the call; each account gets its own calls; strangers' INVITEs get 403.
  */
 let kam: Kamailio;
 let bob: Baresip;
@@ -34,14 +35,20 @@ beforeAll(async () => {
   bob = await startBaresip({ sourceWav: tone, recordDir: join(dir, 'bob'), accounts: [{ user: 'bob', registrar: kam.domain, password: 'bobpw' }], waitRegistered: true, lifetimeSec: 120 });
   const { config, issues } = validateConfig({
     board: 'sim', web: { port: 0 }, device: { name: 'Garden Shop' },
-    sip: { listen: { udp: 0, tcp: 0 }, accounts: [{ id: 'main', uri: `sip:alice@${kam.domain}`, password: 'alicepw', expires: 60 }] },
+    sip: {
+      listen: { udp: 0, tcp: 0 },
+      accounts: [
+        { id: 'main', uri: `sip:alice@${kam.domain}`, password: 'alicepw', expires: 60 },
+        { id: 'front', uri: `sip:1000@${kam.domain}`, password: 'secret1000', expires: 60 },
+      ],
+    },
   });
   if (!config) throw new Error(JSON.stringify(issues));
   dataDir = mkdtempSync(join(tmpdir(), 'sip-app-'));
   app = createApp({ config: config as Config, board: await loadBoard('sim'), dataDir, log: silentLogger(), socketPath: join(dataDir, 'ctl.sock'), env: {} });
   const report = await app.start();
   expect(report.filter((r) => r.status !== 'running')).toEqual([]);
-  await waitFor(() => app.sipLines[0].account?.state === 'registered', 'alice registered', 10_000);
+  await waitFor(() => app.sipLines.every((l) => l.account?.state === 'registered'), 'alice and 1000 registered', 10_000);
 }, 60_000);
 
 afterAll(async () => {
@@ -54,8 +61,8 @@ const shows = async (text: string) => {
   return findText(app.sim!.mcu.display, font, text) !== null;
 };
 
-async function bobCalls(): Promise<void> {
-  const dial = await bob.command('dial', `sip:alice@${kam.domain}`);
+async function bobCalls(user = 'alice'): Promise<void> {
+  const dial = await bob.command('dial', `sip:${user}@${kam.domain}`);
   expect(dial.ok).toBe(true);
   await waitFor(() => app.phone.describe().state === 'ringing', 'ringing', 8000);
 }
@@ -119,6 +126,43 @@ describe('a SIP line in the running phone', () => {
     expect(app.phone.describe().call).toMatchObject({ number: 'bob' });
     app.sim!.mcu.keypad.press('cancel');
     await waitFor(() => app.phone.describe().state === 'idle', 'idle', 5000);
+  });
+
+  it('a second account on the same socket receives its own calls', async () => {
+    const [main, front] = app.sipLines;
+    expect(front.account!.localPort).toBe(main.account!.localPort);
+    expect(front.account!.endpoint).toBe(main.account!.endpoint);
+    await bobCalls('1000');
+    expect(app.phone.describe().call).toMatchObject({ number: 'bob', lineId: 'front' });
+    expect(main.calls()).toHaveLength(0);
+    expect(front.calls()).toHaveLength(1);
+    app.sim!.mcu.keypad.press('cancel');
+    await waitFor(() => app.phone.describe().state === 'idle', 'idle', 5000);
+    await bobCalls('alice');
+    expect(app.phone.describe().call).toMatchObject({ number: 'bob', lineId: 'main' });
+    expect(front.calls()).toHaveLength(0);
+    app.sim!.mcu.keypad.press('cancel');
+    await waitFor(() => app.phone.describe().state === 'idle', 'idle', 5000);
+  });
+
+  it('an INVITE from an address that is neither the registrar nor allowed gets 403 and does not ring', async () => {
+    const port = app.sipLines[0].account!.localPort;
+    const socket = createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.2', () => r()));
+    const reply = new Promise<string>((resolve) => socket.once('message', (m) => resolve(m.toString())));
+    const from = `127.0.0.2:${socket.address().port}`;
+    const invite =
+      `INVITE sip:alice@127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP ${from};branch=z9hG4bKscan1;rport\r\nMax-Forwards: 70\r\n` +
+      `From: "100" <sip:100@${from}>;tag=scan\r\nTo: <sip:alice@127.0.0.1>\r\nCall-ID: scan-1@127.0.0.2\r\nCSeq: 1 INVITE\r\n` +
+      `Contact: <sip:100@${from}>\r\nContent-Length: 0\r\n\r\n`;
+    try {
+      socket.send(invite, port, '127.0.0.1');
+      expect(await reply).toMatch(/^SIP\/2\.0 403 /);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(app.phone.describe().state).toBe('idle');
+    } finally {
+      socket.close();
+    }
   });
 
   it('a wrong password shows on the idle screen instead of retrying in a loop', async () => {

@@ -8,6 +8,8 @@ import { Registerer, UserAgent, type Core, type RegistererOptions, type Register
 type IncomingResponse = Core.IncomingResponse;
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../core/clock.js';
+import { BlockList, isIP } from 'node:net';
+import { lookup } from 'node:dns/promises';
 import { DesklineError } from '../../core/errors.js';
 import { createSipTransport, redactCredentials, type SipEndpoint, type SipTransportSetup } from '../transport/index.js';
 import type { RetransmitTimers } from '../transport/retransmit.js';
@@ -75,8 +77,14 @@ export interface SipAccountOptions {
   /** local address and port to listen on (default 0.0.0.0:5060; 0 = any free port) */
   localHost?: string;
   localPort?: number;
-  /** an endpoint already listening, shared with other accounts */
+  /** an endpoint (listening or not) shared with other accounts; the account then leaves closing it to its owner */
   endpoint?: SipEndpoint;
+  /**
+   * Sources besides the registrar and outbound proxy whose INVITEs may ring the phone: IP
+   * addresses or CIDR ranges ('192.168.1.20', '10.0.0.0/8', 'fd00::/8'). Others get 403 (SIP
+   * scanners, toll fraud). null: INVITEs from anywhere (lab use). Default [].
+   */
+  allowFrom?: string[] | null;
   timers?: Partial<RetransmitTimers>;
   keepAliveIntervalMs?: number;
   backoff?: Partial<BackoffPolicy>;
@@ -147,6 +155,9 @@ export class SipAccount {
   #everRegistered = false;
   #stopping = false;
   #reason: SipAccountReason | undefined;
+  /** who may send INVITEs: the allow-list plus the registrar's and proxy's addresses; null = anyone */
+  readonly #inviteSources: BlockList | null;
+  readonly #serverAddresses = new Set<string>();
 
   constructor(options: SipAccountOptions) {
     if (!options.user || !options.domain) throw new SipAccountError('SIP_ACCOUNT_CONFIG', 'a SIP account needs user and domain');
@@ -156,6 +167,33 @@ export class SipAccount {
     this.id = options.id ?? `${options.user}@${options.domain}`;
     this.#log = options.log.child({ account: this.id });
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.#inviteSources = options.allowFrom === null ? null : allowList(options.allowFrom ?? []);
+  }
+
+  /** Whether an out-of-dialog INVITE from `address` may ring the phone. */
+  admitsInviteFrom(address: string): boolean {
+    if (!this.#inviteSources) return true;
+    const a = address.replace(/^::ffff:/, '');
+    if (this.#serverAddresses.has(a)) return true;
+    const family = isIP(a) === 6 ? 'ipv6' : 'ipv4';
+    return this.#inviteSources.check(a, family);
+  }
+
+  /** Learns the addresses of the registrar and the outbound proxy (names may resolve anew over time). */
+  async #learnServerAddresses(): Promise<void> {
+    const o = this.#o;
+    const hosts = [hostPort(o.registrar ?? o.domain).host, ...(o.outboundProxy ? [hostPort(o.outboundProxy.replace(/^sips?:/, '').split(';')[0]).host] : [])];
+    for (const host of hosts) {
+      if (isIP(host)) {
+        this.#serverAddresses.add(host);
+        continue;
+      }
+      try {
+        for (const r of await lookup(host, { all: true })) this.#serverAddresses.add(r.address);
+      } catch (error) {
+        this.#log.debug({ host, err: (error as Error).message }, 'cannot resolve the sip server (yet)');
+      }
+    }
   }
 
   get state(): SipAccountState {
@@ -195,9 +233,12 @@ export class SipAccount {
       server,
       outboundProxy: o.outboundProxy,
       keepAliveIntervalMs: o.keepAliveIntervalMs,
+      user: o.user,
+      admitInvite: (info) => this.admitsInviteFrom(info.address),
       clock: o.clock,
       log: o.log.child({ ns: 'sip-transport' }),
     });
+    await this.#learnServerAddresses();
     const uri = UserAgent.makeURI(`sip:${o.user}@${o.domain}`);
     const registrarUri = UserAgent.makeURI(`sip:${registrar}${protocol === 'TCP' ? ';transport=tcp' : ''}`);
     if (!uri || !registrarUri) throw new SipAccountError('SIP_ACCOUNT_CONFIG', `bad SIP address ${o.user}@${o.domain}`);
@@ -273,6 +314,7 @@ export class SipAccount {
     this.#o.clock.clear(this.#retry);
     this.#retry = null;
     if (this.#state !== 'registered') this.#transition('registering');
+    void this.#learnServerAddresses();
     registerer.register().catch((error: unknown) => {
       // RequestPendingError: a REGISTER (a refresh) is already out; its outcome will report
       this.#log.debug({ err: (error as Error).message }, 'register not sent');
@@ -334,6 +376,24 @@ export class SipAccount {
       }
     }
   }
+}
+
+/** The allow-list as a BlockList (used as a match list); a bad entry is a config error naming it. */
+export function allowList(entries: string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address, prefixText] = entry.trim().split('/');
+    const family = isIP(address);
+    const prefix = prefixText === undefined ? null : Number(prefixText);
+    const max = family === 6 ? 128 : 32;
+    if (!family || (prefix !== null && (!Number.isInteger(prefix) || prefix < 0 || prefix > max))) {
+      throw new SipAccountError('SIP_ACCOUNT_CONFIG', `allowFrom entry ${JSON.stringify(entry)} is not an IP address or CIDR range (e.g. 192.168.1.20 or 10.0.0.0/8)`);
+    }
+    const type = family === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === null) list.addAddress(address, type);
+    else list.addSubnet(address, prefix, type);
+  }
+  return list;
 }
 
 function hostPort(s: string): { host: string; port: number } {

@@ -1,8 +1,10 @@
-// The phone's SIP network endpoint (RFC 3261 §18): one UDP socket and one TCP listener on the
-// same port, shared by everything that speaks SIP, plus the TCP connections (ours and the peers').
-// It routes what sip.js sends (requests to the outbound proxy, the first loose Route or the
-// Request-URI; responses by the top Via, RFC 3581), guards what arrives before sip.js sees it,
-// answers and sends CRLF keep-alives (RFC 5626), and runs the UDP retransmission timers.
+// The phone's SIP network endpoint (RFC 3261 §18): one UDP socket and one TCP listener, shared by
+// every account (each a sip.js UserAgent attached as a sink), plus the TCP connections (ours and
+// the peers'). It routes what sip.js sends (requests to the outbound proxy, the first loose Route
+// or the Request-URI; responses by the top Via, RFC 3581), guards what arrives before sip.js sees
+// it, hands each inbound message to the one account it belongs to (by Call-ID for what an account
+// already sent or received, else by the sinks' routes: the Request-URI user), answers and sends
+// CRLF keep-alives (RFC 5626), and runs the UDP retransmission timers.
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, connect as tcpConnect, isIP, type Server, type Socket as TcpSocket } from 'node:net';
@@ -19,6 +21,7 @@ import {
   probeSipMessage,
   responseDestination,
   stampReceived,
+  statelessResponse,
   type SipProbe,
 } from './message.js';
 import { UdpReliability, type RetransmitTimers } from './retransmit.js';
@@ -30,8 +33,10 @@ export interface SipEndpointOptions {
   log: Logger;
   /** address to bind; default 0.0.0.0 */
   host?: string;
-  /** port for UDP and TCP; default 5060, 0 = any free port (the same one for both) */
+  /** port for UDP (and TCP unless tcpPort is given); default 5060, 0 = any free port (the same one for both) */
   port?: number;
+  /** TCP port when it differs from the UDP one */
+  tcpPort?: number;
   /** listen for TCP too; default true */
   tcp?: boolean;
   /** upper bound of one inbound or outbound message in bytes; default 65 535 */
@@ -57,7 +62,13 @@ export interface InboundInfo {
 }
 
 /** Receives guarded inbound messages (the sip.js Transport). */
-export type InboundSink = (text: string, info: InboundInfo) => void;
+export type InboundSink = (text: string, info: InboundInfo, probe: SipProbe) => void;
+
+/** Which new inbound requests a sink takes (its account's users by Request-URI); the first attached sink takes the rest. */
+export type SinkRoute = (probe: SipProbe, info: InboundInfo) => boolean;
+
+/** Call-IDs remembered per sink; beyond this the oldest are forgotten (their messages go by route). */
+const MAX_TRACKED_CALL_IDS = 4096;
 
 export interface EndpointStats {
   received: number;
@@ -91,9 +102,13 @@ export class SipEndpoint {
   #udp: UdpSocket | null = null;
   #tcp: Server | null = null;
   #port = 0;
+  #tcpPort = 0;
   #address = '0.0.0.0';
   readonly #connections = new Map<string, Connection>();
-  readonly #sinks = new Set<InboundSink>();
+  /** attached sinks in attach order, each with its route */
+  readonly #sinks = new Map<InboundSink, SinkRoute | null>();
+  /** Call-ID -> the sink whose dialog or transaction it is */
+  readonly #owners = new Map<string, InboundSink>();
   readonly #flowListeners = new Set<(key: string, error: SipTransportError) => void>();
   #closed = false;
 
@@ -109,9 +124,13 @@ export class SipEndpoint {
     });
   }
 
-  /** The bound port (UDP and TCP). */
+  /** The bound UDP port (and TCP port unless tcpPort was given). */
   get port(): number {
     return this.#port;
+  }
+  /** The port a transport listens on (for Contact headers). */
+  portFor(kind: SipTransportKind): number {
+    return kind === 'TCP' && this.#tcpPort ? this.#tcpPort : this.#port;
   }
   get address(): string {
     return this.#address;
@@ -141,14 +160,16 @@ export class SipEndpoint {
           });
         });
         const port = udp.address().port;
-        const tcp = this.#o.tcp === false ? null : await this.#listenTcp(host, port);
+        const tcpPort = this.#o.tcpPort ?? port;
+        const tcp = this.#o.tcp === false ? null : await this.#listenTcp(host, tcpPort);
         this.#udp = udp;
         this.#tcp = tcp;
         this.#port = port;
+        this.#tcpPort = tcp ? (tcp.address() as { port: number }).port : 0;
         this.#address = udp.address().address;
         udp.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo.address, rinfo.port));
         udp.on('error', (error) => this.#log.error({ err: error }, 'sip udp socket error'));
-        this.#log.info({ address: this.#address, port, tcp: tcp !== null }, 'sip endpoint listening');
+        this.#log.info({ address: this.#address, port, tcpPort: this.#tcpPort || null }, 'sip endpoint listening');
         return { address: this.#address, port };
       } catch (error) {
         lastError = error;
@@ -173,10 +194,31 @@ export class SipEndpoint {
     });
   }
 
-  /** Adds a receiver of guarded inbound messages; returns a remover. */
-  attach(sink: InboundSink): () => void {
-    this.#sinks.add(sink);
-    return () => void this.#sinks.delete(sink);
+  /**
+   * Adds a receiver of guarded inbound messages; returns a remover. Each message reaches one sink:
+   * the one that sent or took a message with its Call-ID, else the first whose route takes it,
+   * else the first attached (the primary account: direct calls to the phone's address).
+   */
+  attach(sink: InboundSink, route?: SinkRoute): () => void {
+    this.#sinks.set(sink, route ?? null);
+    return () => {
+      this.#sinks.delete(sink);
+      for (const [callId, owner] of this.#owners) if (owner === sink) this.#owners.delete(callId);
+    };
+  }
+
+  #own(callId: string, sink: InboundSink): void {
+    this.#owners.delete(callId);
+    this.#owners.set(callId, sink);
+    if (this.#owners.size > MAX_TRACKED_CALL_IDS) this.#owners.delete(this.#owners.keys().next().value!);
+  }
+
+  #sinkFor(p: SipProbe, info: InboundInfo): InboundSink | undefined {
+    const owner = this.#owners.get(p.callId);
+    if (owner && this.#sinks.has(owner)) return owner;
+    if (p.kind === 'response') return this.#sinks.size === 1 ? this.#sinks.keys().next().value : undefined;
+    for (const [sink, route] of this.#sinks) if (route?.(p, info)) return sink;
+    return this.#sinks.keys().next().value;
   }
 
   /** Called when a TCP flow we opened fails (closed by the peer, no pong). */
@@ -190,13 +232,14 @@ export class SipEndpoint {
    * else the first Route if it is a loose router (§16.12.1.1 / §8.1.2), else the Request-URI;
    * responses go where their top Via says (§18.2.2, RFC 3581 §4).
    */
-  async send(text: string, transport: SipTransportKind, outboundProxy?: string): Promise<void> {
+  async send(text: string, transport: SipTransportKind, outboundProxy?: string, from?: InboundSink): Promise<void> {
     if (!this.listening) throw new SipTransportError('SIP_NOT_CONNECTED', 'SIP endpoint is not listening');
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > this.#max) throw new SipTransportError('SIP_SEND_FAILED', `outgoing message of ${bytes} bytes exceeds ${this.#max}`);
     const probed = probeSipMessage(text, this.#max);
     if (!probed.ok) throw new SipTransportError('SIP_ROUTE_FAILED', `cannot route outgoing message: ${probed.reason}`);
     const p = probed.probe;
+    if (from) this.#own(p.callId, from);
     if (p.kind === 'response') {
       const dest = responseDestination(p.via);
       const kind: SipTransportKind = p.via.transport === 'UDP' ? 'UDP' : 'TCP';
@@ -434,17 +477,31 @@ export class SipEndpoint {
       return;
     }
     this.#trace('in', info.transport, info.address, info.port, text);
-    for (const sink of [...this.#sinks]) {
-      try {
-        sink(text, info);
-      } catch (error) {
-        this.stats.dispatchErrors++;
-        this.#log.error(
-          { from: `${info.address}:${info.port}`, err: (error as Error).message, method: p.method, status: p.status },
-          'sip message dispatch threw; message dropped',
-        );
-      }
+    const sink = this.#sinkFor(p, info);
+    if (!sink) {
+      this.stats.dropped++;
+      this.#log.debug({ from: `${info.address}:${info.port}`, status: p.status, method: p.method }, 'stray sip response dropped');
+      return;
     }
+    if (p.kind === 'request') this.#own(p.callId, sink);
+    try {
+      sink(text, info, p);
+    } catch (error) {
+      this.stats.dispatchErrors++;
+      this.#log.error(
+        { from: `${info.address}:${info.port}`, err: (error as Error).message, method: p.method, status: p.status },
+        'sip message dispatch threw; message dropped',
+      );
+    }
+  }
+
+  /**
+   * Answers an inbound request without passing it on (e.g. 403 to an INVITE from a stranger);
+   * over UDP an INVITE's final is retransmitted until the ACK like any other (§17.2.1).
+   */
+  async reject(request: string, p: SipProbe, status: number, reason: string): Promise<void> {
+    const kind: SipTransportKind = p.via.transport === 'UDP' ? 'UDP' : 'TCP';
+    await this.send(statelessResponse(request, p, status, reason), kind);
   }
 
   #trace(direction: 'in' | 'out', transport: SipTransportKind, address: string, port: number, text: string): void {
@@ -461,6 +518,7 @@ export class SipEndpoint {
     if (this.#closed) return;
     this.#closed = true;
     this.reliability.clear();
+    this.#owners.clear();
     for (const conn of [...this.#connections.values()]) {
       this.#untrack(conn);
       conn.socket.destroy();

@@ -11,7 +11,7 @@ import { SipEndpoint, type SipEndpointOptions, type SipTransportKind } from './e
 import { DesklineTransport, type DesklineTransportOptions } from './transport.js';
 
 export { SipEndpoint, redactCredentials } from './endpoint.js';
-export type { SipEndpointOptions, SipTransportKind, EndpointStats, InboundInfo } from './endpoint.js';
+export type { SipEndpointOptions, SipTransportKind, EndpointStats, InboundInfo, SinkRoute } from './endpoint.js';
 export { DesklineTransport } from './transport.js';
 export type { DesklineTransportOptions } from './transport.js';
 export { SipTransportError } from './errors.js';
@@ -31,6 +31,10 @@ export interface SipTransportSetupOptions {
   outboundProxy?: string;
   /** the address put in Via and Contact; default: the local address that routes to `server` */
   viaHost?: string;
+  /** the address-of-record user: new requests for it (or for our Contact) reach this user agent */
+  user?: string;
+  /** see DesklineTransportOptions.admitInvite */
+  admitInvite?: DesklineTransportOptions['admitInvite'];
   keepAliveIntervalMs?: number;
   clock: Clock;
   log: Logger;
@@ -47,14 +51,19 @@ export interface SipTransportSetup {
 /** Listens (unless given an endpoint) and returns the UserAgent options for the transport. */
 export async function createSipTransport(o: SipTransportSetupOptions): Promise<SipTransportSetup> {
   const endpoint = o.endpoint ?? new SipEndpoint({ ...o.endpointOptions, clock: o.clock, log: o.log });
-  const { address, port } = await endpoint.listen();
+  const { address } = await endpoint.listen();
   const viaHost = o.viaHost ?? (address !== '0.0.0.0' ? address : await localAddressFor(o.server.host, o.server.port));
+  // users this user agent answers for: the AOR user, and the Contact user sip.js makes up
+  const users = new Set<string>(o.user ? [o.user] : []);
   const transportOptions: DesklineTransportOptions = {
     endpoint,
     protocol: o.protocol,
     outboundProxy: o.outboundProxy,
     server: o.server,
     keepAliveIntervalMs: o.keepAliveIntervalMs,
+    // sip.js answers 404 to any other user (RFC 3261 §8.2.2.1)
+    route: (p) => p.requestUser !== null && users.has(p.requestUser),
+    admitInvite: o.admitInvite,
     clock: o.clock,
     log: o.log,
   };
@@ -69,7 +78,8 @@ export async function createSipTransport(o: SipTransportSetupOptions): Promise<S
       contactParams: { transport: o.protocol.toLowerCase() },
     },
     applyContact(ua: UserAgent): void {
-      ua.contact.uri.port = port;
+      ua.contact.uri.port = endpoint.portFor(o.protocol);
+      if (ua.contact.uri.user) users.add(ua.contact.uri.user);
     },
   };
 }

@@ -3,6 +3,8 @@
 // message is shaped like SIP and that the headers sip.js dereferences without checks (CSeq, Via)
 // parse, so nothing that reaches sip.js's parser can throw; sip.js still parses the message.
 
+import { randomBytes } from 'node:crypto';
+
 /** Default upper bound of one SIP message (a UDP datagram cannot be bigger anyway). */
 export const MAX_SIP_MESSAGE_BYTES = 65_535;
 
@@ -46,6 +48,10 @@ export interface SipProbe {
   callId: string;
   /** first Route header value (a name-addr or URI) or null */
   route: string | null;
+  /** user part of the Request-URI (requests), percent-decoded, or null */
+  requestUser: string | null;
+  /** the To tag: set on requests inside a dialog (§12.2.2) and on most responses */
+  toTag: string | null;
   contentLength: number | null;
   /** offsets of the top Via value in the text, for rewriting it */
   topViaRange: [number, number];
@@ -151,6 +157,7 @@ function probe(text: string, maxBytes: number): ProbeResult {
     route = (c < 0 ? routeHeader.value : routeHeader.value.slice(0, c)).trim();
   }
   const branchParam = via.params.find(([n]) => n === 'branch');
+  const toTag = toHeaderTag(first('to')!.value);
   return {
     ok: true,
     probe: {
@@ -163,6 +170,8 @@ function probe(text: string, maxBytes: number): ProbeResult {
       cseq,
       callId,
       route,
+      requestUser: requestUri ? uriUser(requestUri) : null,
+      toTag,
       contentLength,
       topViaRange,
     },
@@ -193,6 +202,52 @@ function readHeaders(text: string, from: number, headEnd: number): RawHeader[] |
     if (headers.length > 256) return 'more than 256 header lines';
   }
   return headers;
+}
+
+/** The tag of a To value: `"Name" <sip:u@h>;tag=x` or `sip:u@h;tag=x` (§20.39, §20.10). */
+function toHeaderTag(value: string): string | null {
+  const open = value.indexOf('<');
+  const close = open < 0 ? -1 : value.indexOf('>', open);
+  // without angle brackets the header's parameters follow the URI directly
+  const params = close > 0 ? value.slice(close + 1) : value.slice(value.split(';')[0].length);
+  return /;\s*tag\s*=\s*([^;\s,]+)/i.exec(params)?.[1] ?? null;
+}
+
+/** The user part of a sip:/sips:/tel: URI, percent-decoded; null when it has none. */
+function uriUser(uri: string): string | null {
+  const m = /^(?:sips?:([^@;?]+)@|tel:([^;?]+))/i.exec(uri);
+  const raw = m?.[1] ?? m?.[2];
+  if (!raw) return null;
+  try {
+    return decodeURIComponent(raw.split(':')[0]);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * A response built without a transaction (§8.2.6.2, §16.7 stateless): the request's Via
+ * headers, From, Call-ID and CSeq copied; To copied with a tag added when it has none.
+ */
+export function statelessResponse(request: string, p: SipProbe, status: number, reason: string): string {
+  const headEnd = request.indexOf('\r\n\r\n');
+  const headers = readHeaders(request, request.indexOf('\r\n') + 2, headEnd);
+  if (typeof headers === 'string') throw new Error(headers);
+  const lines = [`SIP/2.0 ${status} ${reason}`];
+  for (const h of headers) {
+    if (h.name === 'via' || h.name === 'from' || h.name === 'call-id' || h.name === 'cseq') lines.push(`${headerName(h.name)}: ${h.value}`);
+    else if (h.name === 'to') lines.push(`To: ${h.value}${p.toTag ? '' : `;tag=${randomTag()}`}`);
+  }
+  lines.push('Content-Length: 0');
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+function headerName(name: string): string {
+  return name === 'call-id' ? 'Call-ID' : name === 'cseq' ? 'CSeq' : name[0].toUpperCase() + name.slice(1);
+}
+
+function randomTag(): string {
+  return randomBytes(5).toString('hex');
 }
 
 function firstUnquoted(s: string, ch: string): number {

@@ -7,7 +7,8 @@ import { EmitterImpl, TransportState, type Emitter, type Transport } from 'sip.j
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../core/clock.js';
 import { SipTransportError } from './errors.js';
-import type { SipEndpoint, SipTransportKind } from './endpoint.js';
+import type { InboundInfo, InboundSink, SinkRoute, SipEndpoint, SipTransportKind } from './endpoint.js';
+import type { SipProbe } from './message.js';
 
 export interface DesklineTransportOptions {
   endpoint: SipEndpoint;
@@ -19,6 +20,13 @@ export interface DesklineTransportOptions {
   server?: { host: string; port: number };
   /** UDP keep-alive interval (CRLF datagrams); default 30 s, 0 = off. TCP pings are the endpoint's. */
   keepAliveIntervalMs?: number;
+  /** the new inbound requests that are this user agent's (on an endpoint shared by several accounts) */
+  route?: SinkRoute;
+  /**
+   * Whether a new INVITE from this source may ring the phone (registrar, proxy, allow-list); a
+   * refused one gets 403 and never reaches sip.js. Default: every source.
+   */
+  admitInvite?: (info: InboundInfo, probe: SipProbe) => boolean;
   clock: Clock;
   log: Logger;
 }
@@ -32,6 +40,7 @@ export class DesklineTransport implements Transport {
   #state: TransportState = TransportState.Disconnected;
   readonly #o: DesklineTransportOptions;
   #detach: (() => void) | null = null;
+  #sink: InboundSink | null = null;
   #unflow: (() => void) | null = null;
   #keepAlive: TimerHandle | null = null;
 
@@ -61,10 +70,17 @@ export class DesklineTransport implements Transport {
       this.#transition(TransportState.Disconnected);
       throw new SipTransportError('SIP_NOT_CONNECTED', 'SIP endpoint is not listening');
     }
-    this.#detach = this.#o.endpoint.attach((text) => {
+    const sink: InboundSink = (text, info, probe) => {
       if (this.#state !== TransportState.Connected) return;
+      if (probe.kind === 'request' && probe.method === 'INVITE' && !probe.toTag && this.#o.admitInvite && !this.#o.admitInvite(info, probe)) {
+        this.#o.log.warn({ from: `${info.address}:${info.port}`, transport: info.transport }, 'INVITE from an address not allowed: 403');
+        this.#o.endpoint.reject(text, probe, 403, 'Forbidden').catch((error: Error) => this.#o.log.debug({ err: error.message }, '403 not sent'));
+        return;
+      }
       this.onMessage?.(text); // a throw here is caught and logged by the endpoint's guard
-    });
+    };
+    this.#sink = sink;
+    this.#detach = this.#o.endpoint.attach(sink, this.#o.route);
     this.#unflow = this.#o.endpoint.onFlowFailed((key, error) => this.#onFlowFailed(key, error));
     this.#startKeepAlive();
     this.#transition(TransportState.Connected);
@@ -86,7 +102,7 @@ export class DesklineTransport implements Transport {
     if (this.#state !== TransportState.Connected) {
       throw new SipTransportError('SIP_NOT_CONNECTED', `cannot send while ${this.#state}`);
     }
-    await this.#o.endpoint.send(message, this.#o.protocol, this.#o.outboundProxy);
+    await this.#o.endpoint.send(message, this.#o.protocol, this.#o.outboundProxy, this.#sink ?? undefined);
   }
 
   #onFlowFailed(key: string, error: SipTransportError): void {
