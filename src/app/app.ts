@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Board } from '../board/board.js';
 import { AnalogLine } from '../calls/analog-line.js';
@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import { ControlService } from '../control/server.js';
 import { ControlRegistry } from '../control/protocol.js';
 import { EventBus } from '../core/bus.js';
+import { DesklineError } from '../core/errors.js';
 import { SystemClock, type Clock } from '../core/clock.js';
 import type { BusEvents } from '../core/events.js';
 import type { Logger } from '../core/log.js';
@@ -83,8 +84,9 @@ export function createApp(options: AppOptions): App {
   const engine = config.sip.accounts.length > 0 ? new MediaEngine({ clock }) : null;
   // ...and one SIP endpoint (socket): each request reaches its account by Call-ID or Request-URI/To
   const listen = config.sip.listen;
+  const sipTls: { ca?: Buffer; verify: boolean } = { verify: config.sip.tls.verify };
   const sipEndpoint = engine
-    ? new SipEndpoint({ clock, log: logFor('sip'), port: listen.udp, tcpPort: listen.tcp === listen.udp ? undefined : listen.tcp })
+    ? new SipEndpoint({ clock, log: logFor('sip'), port: listen.udp, tcpPort: listen.tcp === listen.udp ? undefined : listen.tcp, tls: sipTls })
     : null;
   const recordingDir = join(dataDir, 'recordings');
   const sipLines = engine && sipEndpoint
@@ -130,7 +132,11 @@ export function createApp(options: AppOptions): App {
     .add({
       name: 'sip',
       create: () => ({
-        start: async () => void (await sipEndpoint?.listen()),
+        start: async () => {
+          if (!sipEndpoint) return;
+          if (config.sip.tls.caFile) sipTls.ca = await readCaFile(config.sip.tls.caFile);
+          await sipEndpoint.listen();
+        },
         stop: async () => sipEndpoint?.close(),
       }),
     })
@@ -169,4 +175,14 @@ export function createApp(options: AppOptions): App {
     },
     report: () => host.report(),
   };
+}
+
+async function readCaFile(path: string): Promise<Buffer> {
+  try {
+    const pem = await readFile(path);
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
+    return pem;
+  } catch (error) {
+    throw new DesklineError('CONFIG_INVALID', `sip.tls.caFile ${path}: ${(error as Error).message}; give a PEM file of the CA certificates or leave it empty for the system roots`);
+  }
 }

@@ -149,13 +149,28 @@ export const ConfigSchema = Type.Object(
             authorizationUsername: Type.Optional(Type.String({ maxLength: 128, description: 'Digest user name when it differs from the URI user' })),
             registrar: Type.Optional(Type.String({ pattern: '^sips?:', maxLength: 256, description: 'Registrar URI; default the URI domain' })),
             outboundProxy: Type.Optional(Type.String({ pattern: '^sips?:', maxLength: 256, description: 'Outbound proxy URI' })),
-            transport: Type.Union([Type.Literal('udp'), Type.Literal('tcp')], { default: 'udp', description: 'SIP transport' }),
+            transport: Type.Union([Type.Literal('udp'), Type.Literal('tcp'), Type.Literal('tls'), Type.Literal('ws'), Type.Literal('wss')], {
+              default: 'udp',
+              description: 'SIP transport: udp, tcp, tls (server certificate verified, see sip.tls), ws or wss (the registrar URI names the WebSocket port)',
+            }),
             expires: Type.Integer({ minimum: 60, maximum: 86400, default: 600, description: 'Requested registration lifetime in seconds' }),
           },
           { additionalProperties: false },
         ),
         { ...o, maxItems: 8 },
       ), { default: [], description: 'SIP accounts; the first one places outgoing calls when there is no other line' }),
+      tls: section('TLS and WSS connections to SIP servers', {
+        caFile: field((o) => Type.String({ ...o, maxLength: 1024 }), {
+          default: '',
+          description: 'PEM file of the CAs trusted for SIP servers (a private PBX CA); empty = the system roots',
+          restart: true,
+        }),
+        verify: field((o) => Type.Boolean(o), {
+          default: true,
+          description: 'Refuse a SIP server whose certificate cannot be verified (turn off only in a lab)',
+          restart: true,
+        }),
+      }),
       autoAnswer: field((o) => Type.Boolean(o), { default: false, description: 'Answer incoming SIP calls at once (intercom, tests)' }),
       allowFrom: field((o) => Type.Array(Type.String({ maxLength: 64, pattern: '^(?:\\d{1,3}(?:\\.\\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)(?:/\\d{1,3})?$' }), { ...o, maxItems: 64 }), {
         default: [],

@@ -18,7 +18,7 @@ import { DesklineError } from '../core/errors.js';
 import type { CallEndReason, CallInfo, CallState } from '../core/events.js';
 import type { MediaEngine } from '../media/engine.js';
 import type { Call, CallEvents, Line, LineEvents, LineStatus } from '../calls/types.js';
-import { SipAccount, type SipAccountOptions, type SipAccountStateChange } from './registration/index.js';
+import { SipAccount, type SipAccountOptions, type SipAccountStateChange, type SipAccountTransport } from './registration/index.js';
 import type { SipEndpoint } from './transport/index.js';
 import { RtpSessionDescriptionHandler, createRtpSessionDescriptionHandlerFactory } from './sdp/handler.js';
 import { EngineMediaSession, RtpPortAllocator } from './media-session.js';
@@ -35,7 +35,7 @@ export interface SipLineAccountConfig {
   /** host[:port]; default the domain */
   registrar?: string;
   outboundProxy?: string;
-  transport?: 'udp' | 'tcp';
+  transport?: SipAccountTransport;
   expires?: number;
   /** local SIP listening address/port (default 0.0.0.0:5060; 0 = any free port) */
   localHost?: string;
@@ -109,7 +109,14 @@ export function lineStatus(change: SipAccountStateChange): LineStatus {
     case 'registering': return { state: 'connecting', problem: null };
     case 'auth-failed': return { state: 'failed', problem: 'wrong password' };
     case 'unregistered': return { state: 'failed', problem: 'not registered' };
-    case 'failed': return { state: 'failed', problem: change.reason?.code === 'timeout' ? 'registrar not answering' : 'registration failed' };
+    case 'failed': {
+      const problems: Partial<Record<string, string>> = {
+        timeout: 'registrar not answering',
+        certificate: 'server certificate not trusted',
+        transport: 'registrar not reachable',
+      };
+      return { state: 'failed', problem: problems[change.reason?.code ?? ''] ?? 'registration failed' };
+    }
   }
 }
 

@@ -11,10 +11,11 @@ import { SipAccount, type SipAccountOptions, type SipAccountState, type SipAccou
 import { startKamailio, stopAllPeers, type Kamailio } from '../support/index.js';
 import { parseSipResponse } from '../support/sip.js';
 import { FakeClock } from '../support/fake-clock.js';
+import type { SipTransportKind } from '../../src/sip/transport/index.js';
 
 interface Traced {
   direction: 'in' | 'out';
-  transport: 'UDP' | 'TCP';
+  transport: SipTransportKind;
   text: string;
   at: number;
 }

@@ -6,6 +6,7 @@ export type {
   SipAccountReasonCode,
   SipAccountState,
   SipAccountStateChange,
+  SipAccountTransport,
 } from './account.js';
 export { DEFAULT_BACKOFF, retryDelay } from './backoff.js';
 export type { BackoffPolicy } from './backoff.js';

@@ -1,6 +1,7 @@
 // The phone's SIP network endpoint (RFC 3261 §18): one UDP socket and one TCP listener, shared by
-// every account (each a sip.js UserAgent attached as a sink), plus the TCP connections (ours and
-// the peers'). It routes what sip.js sends (requests to the outbound proxy, the first loose Route
+// every account (each a sip.js UserAgent attached as a sink), plus the stream flows: TCP (ours and
+// the peers'), TLS (RFC 3261 §26.2.1, server certificate verified) and WebSocket (RFC 7118), the
+// latter two opened by the phone and reused for requests coming back (RFC 5626 §5.3). It routes what sip.js sends (requests to the outbound proxy, the first loose Route
 // or the Request-URI; responses by the top Via, RFC 3581), guards what arrives before sip.js sees
 // it, hands each inbound message to the one account it belongs to (by Call-ID for what an account
 // already sent or received, else by the sinks' routes: the Request-URI user), answers and sends
@@ -8,6 +9,8 @@
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, connect as tcpConnect, isIP, type Server, type Socket as TcpSocket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import WebSocket from 'ws';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../core/clock.js';
@@ -26,7 +29,18 @@ import {
 } from './message.js';
 import { UdpReliability, type RetransmitTimers } from './retransmit.js';
 
-export type SipTransportKind = 'UDP' | 'TCP';
+export type SipTransportKind = 'UDP' | 'TCP' | 'TLS' | 'WS' | 'WSS';
+
+/** Stream transports: one connection per peer, messages framed (TCP, TLS) or one per WebSocket message. */
+type StreamKind = Exclude<SipTransportKind, 'UDP'>;
+
+const STREAM_KINDS: ReadonlySet<string> = new Set(['TCP', 'TLS', 'WS', 'WSS']);
+
+/** The transport a Via or URI transport token names, or null for one we do not speak (SCTP...). */
+export function transportKind(token: string | null | undefined): SipTransportKind | null {
+  const t = (token ?? '').toUpperCase();
+  return t === 'UDP' || STREAM_KINDS.has(t) ? (t as SipTransportKind) : null;
+}
 
 export interface SipEndpointOptions {
   clock: Clock;
@@ -49,6 +63,13 @@ export interface SipEndpointOptions {
   keepAliveIntervalMs?: number;
   /** RFC 5626 §4.4.1: a TCP flow without a pong within 10 s has failed */
   pongTimeoutMs?: number;
+  /**
+   * TLS and WSS client settings: trusted CAs (PEM; default Node's bundled roots) and whether an
+   * unverifiable server certificate is refused (default true; false only for lab set-ups).
+   */
+  tls?: { ca?: string | Buffer | Array<string | Buffer>; verify?: boolean };
+  /** path of WebSocket URLs (RFC 7118 leaves it to the server); default '/' */
+  wsPath?: string;
   /** at most this many TCP connections (inbound + outbound); default 64 */
   maxConnections?: number;
   /** every message in and out (after the guard), for diagnostics and tests */
@@ -57,6 +78,13 @@ export interface SipEndpointOptions {
 
 export interface InboundInfo {
   transport: SipTransportKind;
+  address: string;
+  port: number;
+}
+
+/** A stream flow the phone opened (to a registrar or proxy). */
+export interface FlowInfo {
+  kind: Exclude<SipTransportKind, 'UDP'>;
   address: string;
   port: number;
 }
@@ -81,12 +109,20 @@ export interface EndpointStats {
 }
 
 interface Connection {
+  /** `${kind}:${address}:${port}` of the peer */
   key: string;
-  socket: TcpSocket;
-  framer: SipStreamFramer;
+  kind: StreamKind;
+  address: string;
+  port: number;
+  write(text: string): Promise<void>;
+  /** a CRLF ping (TCP/TLS, RFC 5626 §4.4.1) or a WebSocket ping; the pong clears the deadline */
+  ping(): void;
+  destroy(): void;
   outbound: boolean;
   ready: Promise<void>;
-  ping: TimerHandle | null;
+  /** connected (a flow that never came up fails its send, not the flow) */
+  established: boolean;
+  pingTimer: TimerHandle | null;
   pongDeadline: TimerHandle | null;
 }
 
@@ -109,7 +145,7 @@ export class SipEndpoint {
   readonly #sinks = new Map<InboundSink, SinkRoute | null>();
   /** Call-ID -> the sink whose dialog or transaction it is */
   readonly #owners = new Map<string, InboundSink>();
-  readonly #flowListeners = new Set<(key: string, error: SipTransportError) => void>();
+  readonly #flowListeners = new Set<(flow: FlowInfo, error: SipTransportError) => void>();
   #closed = false;
 
   constructor(options: SipEndpointOptions) {
@@ -221,8 +257,8 @@ export class SipEndpoint {
     return this.#sinks.keys().next().value;
   }
 
-  /** Called when a TCP flow we opened fails (closed by the peer, no pong). */
-  onFlowFailed(fn: (key: string, error: SipTransportError) => void): () => void {
+  /** Called when a stream flow we opened fails (closed by the peer, no pong). */
+  onFlowFailed(fn: (flow: FlowInfo, error: SipTransportError) => void): () => void {
     this.#flowListeners.add(fn);
     return () => void this.#flowListeners.delete(fn);
   }
@@ -242,29 +278,31 @@ export class SipEndpoint {
     if (from) this.#own(p.callId, from);
     if (p.kind === 'response') {
       const dest = responseDestination(p.via);
-      const kind: SipTransportKind = p.via.transport === 'UDP' ? 'UDP' : 'TCP';
+      const kind = transportKind(p.via.transport);
+      if (!kind) throw new SipTransportError('SIP_ROUTE_FAILED', `cannot answer over ${p.via.transport}`);
       if (kind === 'UDP') {
         const address = await this.#resolve(dest.host);
         await this.#sendUdp(text, address, dest.port);
         this.reliability.responseSent(p, () => void this.#sendUdp(text, address, dest.port).catch(() => undefined));
       } else {
-        await this.#sendTcp(text, dest.host, dest.port);
+        // §18.2.2: over the connection the request came on (it is still open), else a new one
+        await this.#sendStream(kind, text, dest.host, dest.port);
       }
       return;
     }
     const target = this.#requestTarget(p, outboundProxy);
-    const kind: SipTransportKind = target.transport === 'TCP' || target.transport === 'UDP' ? target.transport : transport;
-    const address = await this.#resolve(target.host);
+    const kind = transportKind(target.transport) ?? (target.secure && transport === 'TCP' ? 'TLS' : transport);
     const port = target.port ?? defaultPort(kind);
     if (kind === 'UDP') {
+      const address = await this.#resolve(target.host);
       await this.#sendUdp(text, address, port);
       this.reliability.requestSent(p, () => void this.#sendUdp(text, address, port).catch(() => undefined));
     } else {
-      await this.#sendTcp(text, address, port);
+      await this.#sendStream(kind, text, target.host, port);
     }
   }
 
-  #requestTarget(p: SipProbe, outboundProxy?: string): { host: string; port: number | null; transport: string | null } {
+  #requestTarget(p: SipProbe, outboundProxy?: string): NonNullable<ReturnType<typeof parseSipUriTarget>> {
     const candidates = [outboundProxy, p.route, p.requestUri];
     for (const c of candidates) {
       if (!c) continue;
@@ -285,11 +323,10 @@ export class SipEndpoint {
     }
   }
 
-  /** Sends a CRLF keep-alive to host:port: a datagram over UDP, a ping over TCP (RFC 5626). */
+  /** Sends a keep-alive to host:port: a CRLF datagram over UDP, a ping over a stream (RFC 5626). */
   async keepAlive(kind: SipTransportKind, host: string, port: number): Promise<void> {
-    const address = await this.#resolve(host);
-    if (kind === 'UDP') await this.#rawUdp(CRLFCRLF, address, port);
-    else this.#ping(await this.#connection(address, port));
+    if (kind === 'UDP') await this.#rawUdp(CRLFCRLF, await this.#resolve(host), port);
+    else this.#ping(await this.#connection(kind, host, port));
   }
 
   #sendUdp(text: string, address: string, port: number): Promise<void> {
@@ -311,24 +348,21 @@ export class SipEndpoint {
     });
   }
 
-  async #sendTcp(text: string, host: string, port: number): Promise<void> {
-    const address = await this.#resolve(host);
-    const conn = await this.#connection(address, port);
-    this.#trace('out', 'TCP', address, port, text);
-    await new Promise<void>((resolve, reject) => {
-      conn.socket.write(text, (error) => {
-        if (error) reject(new SipTransportError('SIP_SEND_FAILED', `tcp send to ${conn.key}: ${error.message}`, { cause: error }));
-        else {
-          this.stats.sent++;
-          resolve();
-        }
-      });
-    });
+  async #sendStream(kind: StreamKind, text: string, host: string, port: number): Promise<void> {
+    const conn = await this.#connection(kind, host, port);
+    this.#trace('out', kind, conn.address, conn.port, text);
+    await conn.write(text);
+    this.stats.sent++;
   }
 
-  /** An open connection to address:port (inbound ones are reused, §18.2.2), or a new one. */
-  async #connection(address: string, port: number): Promise<Connection> {
-    const key = `${address}:${port}`;
+  /**
+   * An open connection of `kind` to host:port (inbound ones and the flows we opened are reused,
+   * §18.2.2, RFC 5626 §5.3), or a new one. TLS checks the server certificate against the name we
+   * were given (RFC 5922 §7.2): the host name when there is one, else the IP address.
+   */
+  async #connection(kind: StreamKind, host: string, port: number): Promise<Connection> {
+    const address = await this.#resolve(host);
+    const key = `${kind}:${address}:${port}`;
     const existing = this.#connections.get(key);
     if (existing) {
       await existing.ready;
@@ -337,16 +371,35 @@ export class SipEndpoint {
     if (this.#connections.size >= (this.#o.maxConnections ?? 64)) {
       throw new SipTransportError('SIP_SEND_FAILED', `too many SIP connections (${this.#connections.size})`);
     }
-    const socket = tcpConnect({ host: address, port });
-    const conn = this.#track(key, socket, true);
-    conn.ready = new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('error', (error) =>
-        reject(new SipTransportError('SIP_SEND_FAILED', `tcp connect to ${key}: ${error.message}`, { cause: error })),
-      );
-    });
+    const tls = this.#o.tls ?? {};
+    const secure = { ca: tls.ca, rejectUnauthorized: tls.verify !== false };
+    let conn: Connection;
+    if (kind === 'WS' || kind === 'WSS') {
+      const name = isIP(host) === 6 ? `[${host}]` : host;
+      const url = `${kind === 'WSS' ? 'wss' : 'ws'}://${name}:${port}${this.#o.wsPath ?? '/'}`;
+      // RFC 7118 §4: the "sip" subprotocol
+      const ws = new WebSocket(url, 'sip', { ...secure, lookup: undefined, maxPayload: this.#max, handshakeTimeout: 10_000 });
+      conn = this.#trackWebSocket(key, kind, address, port, ws, true);
+    } else {
+      const socket = kind === 'TLS'
+        // Node checks the certificate against servername, else against host (IP SANs)
+        ? tlsConnect({ host: address, port, servername: isIP(host) ? undefined : host, ...secure })
+        : tcpConnect({ host: address, port });
+      conn = this.#trackSocket(key, kind, socket, true);
+      conn.ready = new Promise<void>((resolve, reject) => {
+        socket.once(kind === 'TLS' ? 'secureConnect' : 'connect', () => resolve());
+        socket.once('error', (error) => reject(new SipTransportError('SIP_SEND_FAILED', `${kind.toLowerCase()} connect to ${host}:${port}: ${error.message}`, { cause: error })));
+      });
+    }
     conn.ready.catch(() => undefined);
-    await conn.ready;
+    try {
+      await conn.ready;
+    } catch (error) {
+      this.#untrack(conn);
+      conn.destroy();
+      throw error;
+    }
+    conn.established = true;
     this.#startPings(conn);
     return conn;
   }
@@ -356,31 +409,36 @@ export class SipEndpoint {
       socket.destroy();
       return;
     }
-    const key = `${socket.remoteAddress.replace(/^::ffff:/, '')}:${socket.remotePort}`;
-    this.#track(key, socket, false);
+    this.#trackSocket(`TCP:${socket.remoteAddress.replace(/^::ffff:/, '')}:${socket.remotePort}`, 'TCP', socket, false);
   }
 
-  #track(key: string, socket: TcpSocket, outbound: boolean): Connection {
+  /** A TCP or TLS connection: messages framed by Content-Length (§18.3), CRLF pings answered. */
+  #trackSocket(key: string, kind: 'TCP' | 'TLS' | 'WS' | 'WSS', socket: TcpSocket, outbound: boolean): Connection {
+    const [address, port] = peerOf(key);
+    const framer = new SipStreamFramer({ maxMessageBytes: this.#max });
     const conn: Connection = {
-      key,
-      socket,
-      framer: new SipStreamFramer({ maxMessageBytes: this.#max }),
-      outbound,
+      key, kind, address, port, outbound,
+      write: (text) =>
+        new Promise<void>((resolve, reject) => {
+          socket.write(text, (error) => (error ? reject(new SipTransportError('SIP_SEND_FAILED', `${kind.toLowerCase()} send to ${address}:${port}: ${error.message}`, { cause: error })) : resolve()));
+        }),
+      ping: () => void (socket.destroyed || socket.write(CRLFCRLF)),
+      destroy: () => socket.destroy(),
       ready: Promise.resolve(),
-      ping: null,
+      established: !outbound,
+      pingTimer: null,
       pongDeadline: null,
     };
     this.#connections.set(key, conn);
     socket.setNoDelay(true);
-    const [address, portText] = [key.slice(0, key.lastIndexOf(':')), key.slice(key.lastIndexOf(':') + 1)];
     socket.on('data', (chunk: Buffer) => {
       let frames;
       try {
-        frames = conn.framer.push(chunk);
+        frames = framer.push(chunk);
       } catch (error) {
         // a stream that cannot be framed cannot be resynchronised: close it (§18.3)
         this.stats.dropped++;
-        this.#log.warn({ peer: key, reason: (error as Error).message }, 'sip tcp stream unusable, closing');
+        this.#log.warn({ peer: key, reason: (error as Error).message }, 'sip stream unusable, closing');
         socket.destroy(error instanceof FramingError ? undefined : (error as Error));
         return;
       }
@@ -389,46 +447,90 @@ export class SipEndpoint {
           this.stats.keepAlivesReceived++;
           socket.write('\r\n'); // pong (RFC 5626 §4.4.1)
         } else if (f.type === 'pong') {
-          this.stats.keepAlivesReceived++;
-          this.#o.clock.clear(conn.pongDeadline);
-          conn.pongDeadline = null;
+          this.#ponged(conn);
         } else {
-          this.#deliver(f.text, { transport: 'TCP', address, port: Number(portText) });
+          this.#deliver(f.text, { transport: kind, address, port });
         }
       }
     });
-    socket.on('error', (error) => this.#log.debug({ peer: key, err: error.message }, 'sip tcp connection error'));
+    socket.on('error', (error) => this.#log.debug({ peer: key, err: error.message }, 'sip connection error'));
     socket.on('close', () => {
       this.#untrack(conn);
-      if (outbound && !this.#closed) this.#flowFailed(conn, 'connection closed');
+      if (conn.established && outbound && !this.#closed) this.#flowFailed(conn, 'connection closed');
     });
     return conn;
   }
 
+  /** A WebSocket flow (RFC 7118): one SIP message per text or binary message, WebSocket pings. */
+  #trackWebSocket(key: string, kind: 'WS' | 'WSS', address: string, port: number, ws: WebSocket, outbound: boolean): Connection {
+    const conn: Connection = {
+      key, kind, address, port, outbound,
+      write: (text) =>
+        new Promise<void>((resolve, reject) => {
+          ws.send(text, (error) => (error ? reject(new SipTransportError('SIP_SEND_FAILED', `websocket send to ${address}:${port}: ${error.message}`, { cause: error })) : resolve()));
+        }),
+      ping: () => {
+        if (ws.readyState === WebSocket.OPEN) ws.ping();
+      },
+      destroy: () => ws.terminate(),
+      ready: new Promise<void>((resolve, reject) => {
+        ws.once('open', () => (ws.protocol === 'sip' ? resolve() : reject(new SipTransportError('SIP_SEND_FAILED', `websocket ${address}:${port} did not accept the "sip" subprotocol`))));
+        ws.once('error', (error) => reject(new SipTransportError('SIP_SEND_FAILED', `websocket connect to ${address}:${port}: ${error.message}`, { cause: error })));
+      }),
+      established: false,
+      pingTimer: null,
+      pongDeadline: null,
+    };
+    this.#connections.set(key, conn);
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary) => {
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      const text = buf.toString('utf8');
+      if (isKeepAlive(text)) {
+        this.stats.keepAlivesReceived++;
+        return;
+      }
+      if (isBinary) this.#log.debug({ peer: key }, 'binary websocket message taken as SIP');
+      this.#deliver(text, { transport: kind, address, port });
+    });
+    ws.on('pong', () => this.#ponged(conn));
+    ws.on('error', (error) => this.#log.debug({ peer: key, err: error.message }, 'sip websocket error'));
+    ws.on('close', () => {
+      this.#untrack(conn);
+      if (conn.established && !this.#closed) this.#flowFailed(conn, 'websocket closed');
+    });
+    return conn;
+  }
+
+  #ponged(conn: Connection): void {
+    this.stats.keepAlivesReceived++;
+    this.#o.clock.clear(conn.pongDeadline);
+    conn.pongDeadline = null;
+  }
+
   #startPings(conn: Connection): void {
     const interval = this.#o.keepAliveIntervalMs ?? 30_000;
-    if (interval <= 0) return;
-    conn.ping = this.#o.clock.setInterval(() => this.#ping(conn), interval);
+    if (interval <= 0 || conn.pingTimer) return;
+    conn.pingTimer = this.#o.clock.setInterval(() => this.#ping(conn), interval);
   }
 
   #ping(conn: Connection): void {
-    if (conn.socket.destroyed) return;
-    conn.socket.write(CRLFCRLF);
+    if (this.#connections.get(conn.key) !== conn) return;
+    conn.ping();
     if (conn.pongDeadline) return;
     conn.pongDeadline = this.#o.clock.setTimeout(() => {
       conn.pongDeadline = null;
       this.#log.warn({ peer: conn.key }, 'no keep-alive pong, closing the sip flow');
       this.#flowFailed(conn, 'no keep-alive pong');
-      conn.socket.destroy();
+      conn.destroy();
     }, this.#o.pongTimeoutMs ?? 10_000);
   }
 
   #flowFailed(conn: Connection, why: string): void {
     this.#untrack(conn);
-    const error = new SipTransportError('SIP_FLOW_FAILED', `sip flow to ${conn.key} failed: ${why}`);
+    const error = new SipTransportError('SIP_FLOW_FAILED', `sip ${conn.kind} flow to ${conn.address}:${conn.port} failed: ${why}`);
     for (const fn of [...this.#flowListeners]) {
       try {
-        fn(conn.key, error);
+        fn({ kind: conn.kind, address: conn.address, port: conn.port }, error);
       } catch (e) {
         this.#log.error({ err: e }, 'flow listener threw');
       }
@@ -436,9 +538,9 @@ export class SipEndpoint {
   }
 
   #untrack(conn: Connection): void {
-    this.#o.clock.clear(conn.ping);
+    this.#o.clock.clear(conn.pingTimer);
     this.#o.clock.clear(conn.pongDeadline);
-    conn.ping = null;
+    conn.pingTimer = null;
     conn.pongDeadline = null;
     if (this.#connections.get(conn.key) === conn) this.#connections.delete(conn.key);
   }
@@ -521,7 +623,7 @@ export class SipEndpoint {
     this.#owners.clear();
     for (const conn of [...this.#connections.values()]) {
       this.#untrack(conn);
-      conn.socket.destroy();
+      conn.destroy();
     }
     const udp = this.#udp;
     const tcp = this.#tcp;
@@ -532,6 +634,12 @@ export class SipEndpoint {
       tcp ? new Promise<void>((r) => tcp.close(() => r())) : undefined,
     ]);
   }
+}
+
+/** `${kind}:${address}:${port}` -> [address, port] (IPv6 addresses contain colons). */
+function peerOf(key: string): [string, number] {
+  const last = key.lastIndexOf(':');
+  return [key.slice(key.indexOf(':') + 1, last), Number(key.slice(last + 1))];
 }
 
 /** Trace text without credentials: Authorization headers carry digest responses. */

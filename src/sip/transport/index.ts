@@ -11,7 +11,8 @@ import { SipEndpoint, type SipEndpointOptions, type SipTransportKind } from './e
 import { DesklineTransport, type DesklineTransportOptions } from './transport.js';
 
 export { SipEndpoint, redactCredentials } from './endpoint.js';
-export type { SipEndpointOptions, SipTransportKind, EndpointStats, InboundInfo, SinkRoute } from './endpoint.js';
+export type { SipEndpointOptions, SipTransportKind, EndpointStats, InboundInfo, SinkRoute, FlowInfo } from './endpoint.js';
+export { transportKind } from './endpoint.js';
 export { DesklineTransport } from './transport.js';
 export type { DesklineTransportOptions } from './transport.js';
 export { SipTransportError } from './errors.js';

@@ -1,13 +1,14 @@
 // sip.js's Transport (lib/api/transport.d.ts) over the phone's shared SipEndpoint. The state
 // machine follows the interface's contract: connect() moves to Connecting before it returns and
-// to Connected before it resolves; losing the flow to the outbound proxy (TCP) moves to
+// to Connected before it resolves; losing the flow to the outbound proxy (TCP, TLS, WS) moves to
 // Disconnected with an error so the UserAgent and the account can recover.
 
 import { EmitterImpl, TransportState, type Emitter, type Transport } from 'sip.js';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../core/clock.js';
 import { SipTransportError } from './errors.js';
-import type { InboundInfo, InboundSink, SinkRoute, SipEndpoint, SipTransportKind } from './endpoint.js';
+import { isIP } from 'node:net';
+import type { FlowInfo, InboundInfo, InboundSink, SinkRoute, SipEndpoint, SipTransportKind } from './endpoint.js';
 import type { SipProbe } from './message.js';
 
 export interface DesklineTransportOptions {
@@ -43,6 +44,8 @@ export class DesklineTransport implements Transport {
   #sink: InboundSink | null = null;
   #unflow: (() => void) | null = null;
   #keepAlive: TimerHandle | null = null;
+  /** why the last send failed (cleared by a successful one): sip.js only reports a 503 */
+  lastSendError: SipTransportError | null = null;
 
   /** sip.js calls `new transportConstructor(logger, transportOptions)`; its logger is not used. */
   constructor(_sipjsLogger: unknown, options: DesklineTransportOptions) {
@@ -102,14 +105,21 @@ export class DesklineTransport implements Transport {
     if (this.#state !== TransportState.Connected) {
       throw new SipTransportError('SIP_NOT_CONNECTED', `cannot send while ${this.#state}`);
     }
-    await this.#o.endpoint.send(message, this.#o.protocol, this.#o.outboundProxy, this.#sink ?? undefined);
+    try {
+      await this.#o.endpoint.send(message, this.#o.protocol, this.#o.outboundProxy, this.#sink ?? undefined);
+      this.lastSendError = null;
+    } catch (error) {
+      if (error instanceof SipTransportError) this.lastSendError = error;
+      throw error;
+    }
   }
 
-  #onFlowFailed(key: string, error: SipTransportError): void {
+  #onFlowFailed(flow: FlowInfo, error: SipTransportError): void {
     const server = this.#o.server;
-    if (this.#o.protocol !== 'TCP' || !server || key !== `${server.host}:${server.port}`) return;
+    // the flow to our server: same transport and port (and address, when it was given as one)
+    if (!server || flow.kind !== this.#o.protocol || flow.port !== server.port || (isIP(server.host) && flow.address !== server.host)) return;
     if (this.#state !== TransportState.Connected) return;
-    this.#o.log.warn({ flow: key, err: error.message }, 'sip flow to the server lost');
+    this.#o.log.warn({ flow: `${flow.kind}:${flow.address}:${flow.port}`, err: error.message }, 'sip flow to the server lost');
     this.#release();
     this.#transition(TransportState.Disconnected, error);
   }
