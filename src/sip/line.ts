@@ -267,7 +267,8 @@ export class SipLine extends TypedEmitter<LineEvents> implements Line {
     if (this.#account) return;
     const a = this.#o.account;
     const sdhFactory = createRtpSessionDescriptionHandlerFactory({
-      localAddress: this.#o.localAddress,
+      // behind NAT the address the registrar saw (RFC 3581); symmetric RTP does the rest
+      localAddress: () => this.#account?.publicAddress?.address ?? this.#o.localAddress,
       allocatePort: () => this.#ports.allocate(),
       releasePort: (port) => this.#ports.release(port),
       onError: (error) => this.#log.warn({ err: (error as Error).message }, 'media error'),

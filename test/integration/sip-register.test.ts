@@ -273,3 +273,43 @@ describe('UDP retransmission against a lossy registrar', () => {
     await account.stop();
   }, 15_000);
 });
+
+describe('behind NAT', () => {
+  let registrar: Socket | undefined;
+  let stopAccount: (() => Promise<void>) | undefined;
+  afterAll(async () => {
+    await stopAccount?.();
+    registrar?.close();
+  });
+
+  it('advertises the address:port the registrar saw (Via received/rport) in its Contact and re-registers once', async () => {
+    registrar = createSocket('udp4');
+    await new Promise<void>((r) => registrar!.bind(0, '127.0.0.1', () => r()));
+    const port = registrar.address().port;
+    const contacts: string[] = [];
+    registrar.on('message', (m, rinfo) => {
+      const text = m.toString();
+      if (!text.startsWith('REGISTER ')) return;
+      contacts.push(header(text, 'Contact')!);
+      // a router in between: the registrar saw the request come from 203.0.113.7:40000
+      const via = header(text, 'Via')!.replace(/;rport(?=;|$)/, ';rport=40000;received=203.0.113.7');
+      const contact = /<[^>]+>/.exec(header(text, 'Contact')!)![0];
+      const res =
+        `SIP/2.0 200 OK\r\nVia: ${via}\r\nFrom: ${header(text, 'From')}\r\nTo: ${header(text, 'To')};tag=reg1\r\n` +
+        `Call-ID: ${header(text, 'Call-ID')}\r\nCSeq: ${header(text, 'CSeq')}\r\nContact: ${contact};expires=120\r\nContent-Length: 0\r\n\r\n`;
+      registrar!.send(res, rinfo.port, rinfo.address);
+    });
+    const { account } = makeAccount({ user: 'dave', password: 'x', domain: `127.0.0.1:${port}`, transport: 'udp' });
+    stopAccount = () => account.stop();
+    await account.start();
+    await waitForCount(() => contacts.length, 2, 5000);
+    expect(contacts[0]).toMatch(/@127\.0\.0\.1:\d+/);
+    expect(contacts[0]).not.toMatch(/203\.0\.113\.7/);
+    expect(contacts[1]).toMatch(/@203\.0\.113\.7:40000[;>]/);
+    expect(account.publicAddress).toEqual({ address: '203.0.113.7', port: 40000 });
+    expect(account.state).toBe('registered');
+    // the mapping is stable: no further REGISTER
+    await sleep(500);
+    expect(contacts).toHaveLength(2);
+  }, 15_000);
+});

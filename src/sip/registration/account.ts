@@ -11,7 +11,7 @@ import type { Clock, TimerHandle } from '../../core/clock.js';
 import { BlockList, isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { DesklineError } from '../../core/errors.js';
-import { createSipTransport, redactCredentials, type DesklineTransport, type SipEndpoint, type SipTransportKind, type SipTransportSetup } from '../transport/index.js';
+import { createSipTransport, probeSipMessage, redactCredentials, type DesklineTransport, type SipEndpoint, type SipTransportKind, type SipTransportSetup } from '../transport/index.js';
 import type { RetransmitTimers } from '../transport/retransmit.js';
 import type { SipEndpointOptions } from '../transport/endpoint.js';
 import { DEFAULT_BACKOFF, retryDelay, type BackoffPolicy } from './backoff.js';
@@ -163,6 +163,7 @@ export class SipAccount {
   /** who may send INVITEs: the allow-list plus the registrar's and proxy's addresses; null = anyone */
   readonly #inviteSources: BlockList | null;
   readonly #serverAddresses = new Set<string>();
+  #publicAddress: { address: string; port: number } | null = null;
 
   constructor(options: SipAccountOptions) {
     if (!options.user || !options.domain) throw new SipAccountError('SIP_ACCOUNT_CONFIG', 'a SIP account needs user and domain');
@@ -213,6 +214,13 @@ export class SipAccount {
   }
   get endpoint(): SipEndpoint | null {
     return this.#setup?.endpoint ?? null;
+  }
+  /**
+   * The address:port the registrar saw our REGISTER come from (Via received/rport, RFC 3581) when
+   * it differs from ours: the phone is behind NAT and advertises this one in Contact (and SDP).
+   */
+  get publicAddress(): { address: string; port: number } | null {
+    return this.#publicAddress;
   }
   /** the port the account's endpoint listens on */
   get localPort(): number {
@@ -338,6 +346,31 @@ export class SipAccount {
     const expires = grantedExpires(response, this.#ua?.contact.uri.user) ?? this.#o.expires ?? 600;
     this.#transition('registered');
     this.#emit('registered', { account: this.id, expires, refresh });
+    // re-register with the new Contact once sip.js has finished with this response
+    if (this.#learnPublicAddress(response)) this.#retry = this.#o.clock.setTimeout(() => this.#attempt(), 0);
+  }
+
+  /**
+   * NAT (RFC 3581 §4, the "rport" way phones learn their mapping): over UDP, when the registrar
+   * saw another source than our Contact names, the Contact takes that address:port so requests
+   * reach us through the router's binding. Returns whether the Contact changed (re-register).
+   */
+  #learnPublicAddress(response: IncomingResponse): boolean {
+    const ua = this.#ua;
+    if (!ua || (this.#o.transport ?? 'udp') !== 'udp') return false;
+    const probed = probeSipMessage(response.message.data);
+    if (!probed.ok) return false;
+    const param = (name: string) => probed.probe.via.params.find(([n]) => n === name)?.[1] ?? null;
+    const received = param('received')?.replace(/^\[|\]$/g, '');
+    const rport = Number(param('rport'));
+    if (!received || !isIP(received) || !Number.isInteger(rport) || rport < 1 || rport > 65535) return false;
+    const contact = ua.contact.uri;
+    if (contact.host === received && contact.port === rport) return false;
+    this.#log.info({ publicAddress: `${received}:${rport}`, local: `${contact.host}:${contact.port}` }, 'behind NAT: advertising the public address');
+    this.#publicAddress = { address: received, port: rport };
+    contact.host = received;
+    contact.port = rport;
+    return true;
   }
 
   #rejected(response: IncomingResponse): void {
