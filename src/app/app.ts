@@ -21,6 +21,7 @@ import { MediaEngine } from '../media/engine.js';
 import { PhoneService } from '../phone/service.js';
 import { advertisedAddress, sipLineAccount } from '../sip/config.js';
 import { SipLine } from '../sip/line.js';
+import { NetworkWatch } from '../sip/network-watch.js';
 import { SipEndpoint } from '../sip/transport/index.js';
 import { SystemdNotifyService } from '../systemd/service.js';
 import { WebService } from '../web/service.js';
@@ -88,6 +89,20 @@ export function createApp(options: AppOptions): App {
   const sipEndpoint = engine
     ? new SipEndpoint({ clock, log: logFor('sip'), port: listen.udp, tcpPort: listen.tcp === listen.udp ? undefined : listen.tcp, tls: sipTls })
     : null;
+  // a new network (address) means the registrar may no longer reach us: register again at once
+  const networkWatch = new NetworkWatch({
+    clock,
+    onChange: (now, before) => {
+      log.info({ now, before }, 'network changed: registering the SIP accounts again');
+      for (const line of sipLines) {
+        try {
+          line.account?.registerNow();
+        } catch (error) {
+          log.debug({ line: line.id, err: (error as Error).message }, 'not registering again');
+        }
+      }
+    },
+  });
   const recordingDir = join(dataDir, 'recordings');
   const sipLines = engine && sipEndpoint
     ? config.sip.accounts.map((account) => {
@@ -136,8 +151,12 @@ export function createApp(options: AppOptions): App {
           if (!sipEndpoint) return;
           if (config.sip.tls.caFile) sipTls.ca = await readCaFile(config.sip.tls.caFile);
           await sipEndpoint.listen();
+          networkWatch.start();
         },
-        stop: async () => sipEndpoint?.close(),
+        stop: async () => {
+          networkWatch.stop();
+          await sipEndpoint?.close();
+        },
       }),
     })
     .add({ name: 'calls', deps: ['media', 'sip', ...(analogLine ? ['mcu'] : [])], create: () => calls })
