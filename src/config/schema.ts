@@ -148,6 +148,10 @@ export const ConfigSchema = Type.Object(
             password: Type.String({ maxLength: 256, description: 'Digest password (secret: never logged or sent to a browser)', 'x-secret': true }),
             authorizationUsername: Type.Optional(Type.String({ maxLength: 128, description: 'Digest user name when it differs from the URI user' })),
             registrar: Type.Optional(Type.String({ pattern: '^sips?:', maxLength: 256, description: 'Registrar URI; default the URI domain' })),
+            backupRegistrar: Type.Optional(Type.String({
+              pattern: '^sips?:', maxLength: 256,
+              description: 'Registrar URI used while the registrar times out, cannot be reached or answers 5xx (udp and tcp accounts)',
+            })),
             outboundProxy: Type.Optional(Type.String({ pattern: '^sips?:', maxLength: 256, description: 'Outbound proxy URI' })),
             transport: Type.Union([Type.Literal('udp'), Type.Literal('tcp'), Type.Literal('tls'), Type.Literal('ws'), Type.Literal('wss')], {
               default: 'udp',

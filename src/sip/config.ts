@@ -22,6 +22,7 @@ export function sipLineAccount(account: AccountConfig, shared: Pick<SipLineAccou
     password: account.password,
     authorizationUsername: account.authorizationUsername,
     registrar: account.registrar ? hostPort(account.registrar) : undefined,
+    backupRegistrar: account.backupRegistrar ? hostPort(account.backupRegistrar) : undefined,
     // a SIP URI: the transport sends every request there (loose routing, ;transport= honoured)
     outboundProxy: account.outboundProxy,
     transport: account.transport,

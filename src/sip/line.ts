@@ -34,6 +34,8 @@ export interface SipLineAccountConfig {
   displayName?: string;
   /** host[:port]; default the domain */
   registrar?: string;
+  /** host[:port] registered at when the registrar is down */
+  backupRegistrar?: string;
   outboundProxy?: string;
   transport?: SipAccountTransport;
   expires?: number;
@@ -295,6 +297,7 @@ export class SipLine extends TypedEmitter<LineEvents> implements Line {
       authorizationUsername: a.authorizationUsername,
       displayName: a.displayName,
       registrar: a.registrar,
+      backupRegistrar: a.backupRegistrar,
       outboundProxy: a.outboundProxy,
       transport: a.transport,
       expires: a.expires,

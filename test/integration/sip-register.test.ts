@@ -313,3 +313,41 @@ describe('behind NAT', () => {
     expect(contacts).toHaveLength(2);
   }, 15_000);
 });
+
+describe('registrar failover', () => {
+  let primary: Socket | undefined;
+  let stopAccount: (() => Promise<void>) | undefined;
+  afterAll(async () => {
+    await stopAccount?.();
+    primary?.close();
+  });
+
+  it('registers at the backup registrar while the registrar answers 503, and says where', async () => {
+    primary = createSocket('udp4');
+    await new Promise<void>((r) => primary!.bind(0, '127.0.0.1', () => r()));
+    let refused = 0;
+    primary.on('message', (m, rinfo) => {
+      const text = m.toString();
+      if (!text.startsWith('REGISTER ')) return;
+      refused++;
+      const via = header(text, 'Via')!.replace(/;rport(?=;|$)/, `;rport=${rinfo.port};received=${rinfo.address}`);
+      const res =
+        `SIP/2.0 503 Service Unavailable\r\nVia: ${via}\r\nFrom: ${header(text, 'From')}\r\nTo: ${header(text, 'To')};tag=down\r\n` +
+        `Call-ID: ${header(text, 'Call-ID')}\r\nCSeq: ${header(text, 'CSeq')}\r\nContent-Length: 0\r\n\r\n`;
+      primary!.send(res, rinfo.port, rinfo.address);
+    });
+    const { account, states } = makeAccount({
+      user: '1000', password: 'secret1000', transport: 'udp',
+      registrar: `127.0.0.1:${primary.address().port}`, backupRegistrar: kam.domain,
+      backoff: { initialMs: 100 },
+    });
+    stopAccount = () => account.stop();
+    await account.start();
+    await waitForState(account, 'registered', 8000);
+    expect(refused).toBe(1);
+    expect(states.find((s) => s.state === 'failed')?.reason?.statusCode).toBe(503);
+    expect(account.registrar).toBe(`sip:${kam.domain}`);
+    // Kamailio (the backup) routes the AOR to the phone
+    expect(await optionsToAor('1000')).toBe(200);
+  }, 20_000);
+});

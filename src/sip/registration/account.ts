@@ -3,7 +3,7 @@
 // credentials and refreshes before expiry; this wrapper turns its outcomes into states with
 // reasons, and retries failures with back-off on the injected clock.
 
-import { Registerer, UserAgent, type Core, type RegistererOptions, type RegistererRegisterOptions, type UserAgentOptions } from 'sip.js';
+import { Registerer, UserAgent, type Core, type URI, type RegistererOptions, type RegistererRegisterOptions, type UserAgentOptions } from 'sip.js';
 
 type IncomingResponse = Core.IncomingResponse;
 import type { Logger } from 'pino';
@@ -73,6 +73,11 @@ export interface SipAccountOptions {
   transport?: SipAccountTransport;
   /** registrar host[:port]; default the domain */
   registrar?: string;
+  /**
+   * A second registrar host[:port] (UDP/TCP accounts): when the current one times out, cannot be
+   * reached or answers 5xx, the account registers there instead (and back again when that fails).
+   */
+  backupRegistrar?: string;
   /** SIP URI every request goes through */
   outboundProxy?: string;
   /** requested binding lifetime in seconds; default 600 */
@@ -164,6 +169,9 @@ export class SipAccount {
   readonly #inviteSources: BlockList | null;
   readonly #serverAddresses = new Set<string>();
   #publicAddress: { address: string; port: number } | null = null;
+  /** the registrar and the backup; #registrarIndex is the one in use */
+  #registrars: URI[] = [];
+  #registrarIndex = 0;
 
   constructor(options: SipAccountOptions) {
     if (!options.user || !options.domain) throw new SipAccountError('SIP_ACCOUNT_CONFIG', 'a SIP account needs user and domain');
@@ -188,7 +196,7 @@ export class SipAccount {
   /** Learns the addresses of the registrar and the outbound proxy (names may resolve anew over time). */
   async #learnServerAddresses(): Promise<void> {
     const o = this.#o;
-    const hosts = [hostPort(o.registrar ?? o.domain).host, ...(o.outboundProxy ? [hostPort(o.outboundProxy.replace(/^sips?:/, '').split(';')[0]).host] : [])];
+    const hosts = [hostPort(o.registrar ?? o.domain).host, ...(o.backupRegistrar ? [hostPort(o.backupRegistrar).host] : []), ...(o.outboundProxy ? [hostPort(o.outboundProxy.replace(/^sips?:/, '').split(';')[0]).host] : [])];
     for (const host of hosts) {
       if (isIP(host)) {
         this.#serverAddresses.add(host);
@@ -282,22 +290,53 @@ export class SipAccount {
       }
     });
     await this.#ua.start();
-    this.#registerer = new ReportingRegisterer(
-      this.#ua,
-      { expires: o.expires ?? 600, refreshFrequency: o.refreshPercent ?? 80, registrar: registrarUri, logConfiguration: false },
+    this.#registrars = [registrarUri];
+    if (o.backupRegistrar && (protocol === 'UDP' || protocol === 'TCP')) {
+      const backup = UserAgent.makeURI(`sip:${o.backupRegistrar}${transportParam}`);
+      if (!backup) throw new SipAccountError('SIP_ACCOUNT_CONFIG', `bad backup registrar ${o.backupRegistrar}`);
+      this.#registrars.push(backup);
+    }
+    this.#registerer = this.#newRegisterer(registrarUri);
+    this.#attempt();
+  }
+
+  /** The registrar the account registers at now (the backup after a failover). */
+  get registrar(): string {
+    return this.#registrars[this.#registrarIndex]?.toString() ?? '';
+  }
+
+  #newRegisterer(registrar: URI): ReportingRegisterer {
+    const o = this.#o;
+    const registerer: ReportingRegisterer = new ReportingRegisterer(
+      this.#ua!,
+      { expires: o.expires ?? 600, refreshFrequency: o.refreshPercent ?? 80, registrar, logConfiguration: false },
       {
-        onAccept: (r) => this.#accepted(r),
-        onReject: (r) => this.#rejected(r),
+        onAccept: (r) => registerer === this.#registerer && this.#accepted(r),
+        onReject: (r) => registerer === this.#registerer && this.#rejected(r),
         onSent: () => undefined,
       },
     );
-    this.#registerer.stateChange.addListener((s) => {
+    registerer.stateChange.addListener((s) => {
       // the binding lapsed: sip.js's expiration timer fired without an accepted refresh
-      if (s === 'Unregistered' && this.#state === 'registered' && !this.#stopping) {
+      if (s === 'Unregistered' && registerer === this.#registerer && this.#state === 'registered' && !this.#stopping) {
         this.#fail({ code: 'expired', message: 'registration expired without a successful refresh' }, 'other');
       }
     });
-    this.#attempt();
+    return registerer;
+  }
+
+  /** Moves to the next registrar after a failure that says the current one is down. */
+  #failover(reason: SipAccountReason): boolean {
+    if (this.#registrars.length < 2) return false;
+    const down = reason.code === 'timeout' || reason.code === 'transport' || (reason.statusCode !== undefined && reason.statusCode >= 500);
+    if (!down) return false;
+    const old = this.#registerer;
+    this.#registrarIndex = (this.#registrarIndex + 1) % this.#registrars.length;
+    this.#registerer = this.#newRegisterer(this.#registrars[this.#registrarIndex]);
+    this.#failures = 0;
+    old?.dispose().catch(() => undefined);
+    this.#log.warn({ registrar: this.registrar, reason: reason.code }, 'registrar down: failing over');
+    return true;
   }
 
   /** Re-registers now (e.g. after the password was corrected), resetting the back-off. */
@@ -396,6 +435,7 @@ export class SipAccount {
 
   #fail(reason: SipAccountReason, kind: 'auth' | 'other', retryAfterSec?: number): void {
     if (this.#stopping) return;
+    if (kind === 'other') this.#failover(reason);
     const attempt = kind === 'auth' ? ++this.#authFailures : ++this.#failures;
     const delay = retryDelay(kind, attempt, this.#backoff, retryAfterSec);
     this.#o.clock.clear(this.#retry);
