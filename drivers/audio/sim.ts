@@ -1,6 +1,8 @@
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { DriverError } from '../common/errors.js';
-import type { AudioCapture, AudioDriver, AudioEndpoint, AudioFormat, AudioPlayback } from './types.js';
+import { TypedEmitter } from '../common/typed-emitter.js';
+import { checkFrame, resolveFormat, s16leFromSamples } from './format.js';
+import { AUDIO_ENDPOINTS, type AudioCapture, type AudioDirection, type AudioDriver, type AudioDriverEvents, type AudioEndpoint, type AudioFormat, type AudioPlayback } from './types.js';
 import { parseWav, wavHeader } from './wav.js';
 
 export interface SimAudioOptions {
@@ -10,22 +12,31 @@ export interface SimAudioOptions {
   sinks?: Partial<Record<AudioEndpoint, string>>;
 }
 
-const DEFAULT_FORMAT: AudioFormat = { sampleRate: 8000, channels: 1, frameSamples: 160 };
-
-function formatOf(requested?: Partial<AudioFormat>): AudioFormat {
-  const sampleRate = requested?.sampleRate ?? DEFAULT_FORMAT.sampleRate;
-  return { sampleRate, channels: 1, frameSamples: requested?.frameSamples ?? (sampleRate / 1000) * 20 };
+function knownEndpoint(endpoint: AudioEndpoint): void {
+  if (!AUDIO_ENDPOINTS.includes(endpoint)) throw new DriverError('DRIVER_INVALID_ARGUMENT', `unknown audio endpoint '${String(endpoint)}'; the sim board has ${AUDIO_ENDPOINTS.join(', ')}`);
 }
 
-/** Simulated ALSA: WAV sources for capture (no pacing: the media engine paces), WAV or null sinks. */
-export class SimAudio implements AudioDriver {
+/**
+ * Simulated ALSA: WAV sources for capture (no pacing: the media engine paces), WAV or null sinks.
+ * Formats are validated exactly as the real driver does (mono, 8000/16000 Hz, 20 ms periods).
+ */
+export class SimAudio extends TypedEmitter<AudioDriverEvents> implements AudioDriver {
   /** Periods written per endpoint, counted even when discarded. */
   readonly framesPlayed = new Map<AudioEndpoint, number>();
+  #xruns = 0;
 
-  constructor(private readonly options: SimAudioOptions = {}) {}
+  constructor(private readonly options: SimAudioOptions = {}) {
+    super();
+  }
+
+  /** Report an xrun as the real driver would (for tests of the service that owns audio). */
+  injectXrun(endpoint: AudioEndpoint, direction: AudioDirection): void {
+    this.emit('xrunOccurred', { endpoint, direction, count: ++this.#xruns, atLeastMs: null });
+  }
 
   async openCapture(endpoint: AudioEndpoint, requested?: Partial<AudioFormat>): Promise<AudioCapture> {
-    const format = formatOf(requested);
+    const format = resolveFormat(requested);
+    knownEndpoint(endpoint);
     const path = this.options.sources?.[endpoint];
     let samples: Int16Array = new Int16Array(format.frameSamples);
     if (path) {
@@ -36,9 +47,11 @@ export class SimAudio implements AudioDriver {
       if (wav.samples.length > 0) samples = wav.samples;
     }
     let position = 0;
+    let closed = false;
     return {
       format,
       async read() {
+        if (closed) throw new DriverError('DRIVER_NOT_OPEN', `${endpoint} capture is closed`);
         const frame = new Int16Array(format.frameSamples);
         for (let i = 0; i < frame.length; i++) {
           frame[i] = samples[position];
@@ -46,15 +59,19 @@ export class SimAudio implements AudioDriver {
         }
         return frame;
       },
-      async close() {},
+      async close() {
+        closed = true;
+      },
     };
   }
 
   async openPlayback(endpoint: AudioEndpoint, requested?: Partial<AudioFormat>): Promise<AudioPlayback> {
-    const format = formatOf(requested);
+    const format = resolveFormat(requested);
+    knownEndpoint(endpoint);
     const path = this.options.sinks?.[endpoint];
     let file: FileHandle | null = null;
     let dataBytes = 0;
+    let closed = false;
     if (path) {
       file = await open(path, 'w');
       await file.write(wavHeader(format.sampleRate, 1, 0), 0, 44, 0);
@@ -62,17 +79,19 @@ export class SimAudio implements AudioDriver {
     return {
       format,
       write: async (frame) => {
-        if (frame.length !== format.frameSamples) {
-          throw new DriverError('DRIVER_INVALID_ARGUMENT', `a period is ${format.frameSamples} samples, got ${frame.length}`);
-        }
+        checkFrame(frame, format);
+        if (closed) throw new DriverError('DRIVER_NOT_OPEN', `${endpoint} playback is closed`);
         this.framesPlayed.set(endpoint, (this.framesPlayed.get(endpoint) ?? 0) + 1);
         if (file) {
-          const bytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-          await file.write(bytes, 0, bytes.length, 44 + dataBytes);
+          // Reserve the bytes' place before awaiting, so overlapping writes keep their order.
+          const bytes = s16leFromSamples(frame);
+          const at = 44 + dataBytes;
           dataBytes += bytes.length;
+          await file.write(bytes, 0, bytes.length, at);
         }
       },
       async close() {
+        closed = true;
         if (!file) return;
         await file.write(wavHeader(format.sampleRate, 1, dataBytes), 0, 44, 0);
         await file.close();

@@ -1,3 +1,4 @@
+import { AlsaAudio } from '../../drivers/audio/alsa.js';
 import { SimAudio } from '../../drivers/audio/sim.js';
 import type { AudioDriver } from '../../drivers/audio/types.js';
 import { SerialCallerIdSource } from '../../drivers/callerid/serial.js';
@@ -63,7 +64,9 @@ export function createDrivers(board: Board, clock: Clock, log: Logger): { driver
   const hid = board.hid.driver === 'sim' ? (sims.hid = new SimTelephonyHid()) : new HidrawTelephony({ match: board.hid.match, timer: clock });
   const printer = board.printer.driver === 'sim' ? (sims.printer = new SimReceiptPrinter(board.printer.paperWidthMm)) : notYet('the receipt printer', board.printer.driver, board);
   const modem = board.modem.driver === 'none' ? null : board.modem.driver === 'sim' ? (sims.modem = new SimModem()) : notYet('the cellular modem', board.modem.driver, board);
-  const audio = board.audio.driver === 'sim' ? (sims.audio = new SimAudio()) : notYet('audio', board.audio.driver, board);
+  const audio = board.audio.driver === 'sim'
+    ? (sims.audio = new SimAudio())
+    : new AlsaAudio({ board: board.id, devices: board.audio.devices, bufferMs: board.audio.bufferMs, timers: clock, log: log.child({ ns: 'audio' }) });
   const complete = sims.mcu && sims.callerId && sims.hid && sims.printer && sims.modem && sims.audio;
   return { drivers: { mcu, callerId, hid, printer, modem, audio }, sim: complete ? (sims as SimDrivers) : null };
 }

@@ -19,6 +19,9 @@ const UsbMatch = Type.Object(
   { additionalProperties: false },
 );
 
+const AlsaPcm = (what: string) =>
+  Type.String({ minLength: 1, description: `ALSA PCM for ${what}, e.g. plughw:0,0 (plughw converts 8/16 kHz mono S16_LE to what the codec runs)` });
+
 const Sim = Type.Object({ driver: Type.Literal('sim') }, { additionalProperties: false });
 
 export const BoardSchema = Type.Object(
@@ -54,8 +57,16 @@ export const BoardSchema = Type.Object(
         {
           driver: Type.Literal('alsa'),
           devices: Type.Object(
-            { handset: Type.String(), speaker: Type.String(), headset: Type.String(), line: Type.String() },
-            { additionalProperties: false, description: 'ALSA PCM names per endpoint' },
+            {
+              handset: Type.Optional(AlsaPcm('the handset (earpiece and microphone)')),
+              speaker: Type.Optional(AlsaPcm('the hands-free speaker and its microphone')),
+              headset: Type.Optional(AlsaPcm('the wired headset jack')),
+              line: Type.Optional(AlsaPcm("the analog line's audio path (the FXO codec)")),
+            },
+            { additionalProperties: false, minProperties: 1, description: 'ALSA PCM name per audio endpoint; an endpoint left out is not wired on this board' },
+          ),
+          bufferMs: Type.Optional(
+            Type.Integer({ minimum: 40, maximum: 1000, default: 80, description: 'ALSA buffer per stream in ms (periods are always 20 ms); default 80. Larger rides out more scheduling jitter, at the cost of latency' }),
           ),
         },
         { additionalProperties: false },
