@@ -88,6 +88,10 @@ export class CallService implements Service, CallControl {
     this.#calls.set(call.info.callId, call);
     this.publish(call.info, call.state);
     const offIdentified = call.on('identified', (info) => this.ctx.bus.emit('callerIdReceived', this.normalized(info)));
+    const offDtmf = call.on('dtmf', (e) => {
+      this.ctx.log.info({ callId: call.info.callId, line: call.info.lineId, digit: e.digit, durationMs: e.durationMs }, 'dtmf received');
+      this.ctx.bus.emit('dtmfReceived', { callId: call.info.callId, lineId: call.info.lineId, digit: e.digit, durationMs: e.durationMs });
+    });
     const off = call.on('stateChanged', ({ state, reason }) => {
       this.publish(call.info, state, reason);
       if (state === 'ended') untrack();
@@ -95,6 +99,7 @@ export class CallService implements Service, CallControl {
     const untrack = () => {
       off();
       offIdentified();
+      offDtmf();
       this.#calls.delete(call.info.callId);
     };
     if (call.state === 'ended') untrack();

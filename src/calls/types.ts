@@ -9,6 +9,8 @@ export interface CallEvents {
   stateChanged: { state: CallState; reason?: CallEndReason };
   /** The caller was identified after the call was announced (analog caller ID between rings). */
   identified: CallInfo;
+  /** The far end sent a DTMF digit (SIP: RFC 4733 or INFO); lines that cannot hear DTMF never emit it. */
+  dtmf: { digit: string; durationMs: number };
 }
 
 /**

@@ -43,6 +43,8 @@ export interface BusEvents {
   callStateChanged: CallInfo & { state: CallState; reason?: CallEndReason; at: number };
   /** Caller ID arrived (or changed) for a call that is already known. */
   callerIdReceived: CallInfo;
+  /** The far end sent a DTMF digit during a call (SIP: RFC 4733 telephone-event), once per key press. */
+  dtmfReceived: { callId: string; lineId: string; digit: string; durationMs: number };
   phoneStateChanged: { state: PhoneStateName; previous: PhoneStateName; call: CallInfo | null };
   /** The display's text model after each render (what a screen reader or the web UI shows). */
   displayChanged: { rows: string[] };

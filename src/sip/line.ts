@@ -71,11 +71,6 @@ export interface SipLineOptions {
   accountOverrides?: Partial<Omit<SipAccountOptions, 'userAgentOptions' | 'clock' | 'log'>>;
 }
 
-export interface SipCallEvents extends CallEvents {
-  /** a DTMF digit the far end sent (RFC 4733 in the media, or SIP INFO) */
-  dtmf: { digit: string; durationMs: number };
-}
-
 const DTMF_DIGIT = /^[0-9*#A-D]$/;
 
 /**
@@ -133,7 +128,7 @@ export function reasonForStatus(status: number): CallEndReason {
 }
 
 /** One call on a SIP line. */
-export class SipCall extends TypedEmitter<SipCallEvents> implements Call {
+export class SipCall extends TypedEmitter<CallEvents> implements Call {
   #state: CallState;
   /** why it is ending, set by whoever saw the cause first */
   #endReason: CallEndReason | null = null;
@@ -153,7 +148,11 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements Call {
     });
     session.delegate = {
       ...session.delegate,
-      onBye: () => this.setEndReason('remote-hangup'),
+      // with an onBye delegate sip.js leaves answering the BYE to us (§15.1.2: 200 OK)
+      onBye: (bye) => {
+        this.setEndReason('remote-hangup');
+        bye.accept().catch((error: unknown) => this.log.debug({ callId: this.info.callId, err: (error as Error).message }, 'BYE answer failed'));
+      },
       onCancel: () => this.setEndReason('cancelled'),
       onInfo: (info) => this.#info(info),
     };

@@ -4,8 +4,9 @@
 // receives, and keys transactions by the top Via branch + CSeq method (§17.1.3, §17.2.3):
 //
 //   client INVITE       Timer A: resend at T1, 2*T1, 4*T1 ... until any response; Timer B: give
-//                       up after 64*T1 (§17.1.1.2). After a 300-699 final, Timer D (64*T1)
-//                       absorbs its retransmissions and answers each with the ACK sip.js sent.
+//                       up after 64*T1 without one (§17.1.1.2; a 1xx stops it too, the call may
+//                       ring for minutes). After a 300-699 final, Timer D (64*T1) absorbs its
+//                       retransmissions and answers each with the ACK sip.js sent.
 //   client non-INVITE   Timer E: resend at T1, doubling up to T2, at T2 once a 1xx came, until a
 //                       final; Timer F: give up after 64*T1 (§17.1.2.2). Timer K (T4) absorbs
 //                       retransmitted finals.
@@ -32,6 +33,12 @@ export interface RetransmitTimers {
 }
 
 export const DEFAULT_TIMERS: RetransmitTimers = { t1: 500, t2: 4000, t4: 5000 };
+
+/**
+ * How long a client INVITE transaction in Proceeding (a 1xx came, no final yet) is kept. RFC 3261
+ * has no transaction timer there (Timer C, > 3 min, is a proxy's); this only bounds the table.
+ */
+const INVITE_PROCEEDING_LIMIT_MS = 10 * 60_000;
 
 /** RFC 3261 branches start with the magic cookie; older ones cannot key a transaction (§8.1.1.7). */
 const MAGIC_COOKIE = 'z9hG4bK';
@@ -183,7 +190,12 @@ export class UdpReliability {
       this.#clock.clear(entry.retransmit);
       entry.retransmit = null;
       if (!final) {
+        // Proceeding: Timer B runs in the Calling state only (§17.1.1.2), so a call may ring for
+        // minutes; keep the entry (a late 300-699 final still needs Timer D) under a loose bound
+        // that is no timeout, re-armed by each provisional.
         entry.state = 'proceeding';
+        this.#clock.clear(entry.expire);
+        entry.expire = this.#clock.setTimeout(() => this.#delete(k), INVITE_PROCEEDING_LIMIT_MS);
         return false;
       }
       this.#clock.clear(entry.expire);

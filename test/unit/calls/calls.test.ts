@@ -1,8 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
+import { TypedEmitter } from '../../../drivers/common/typed-emitter.js';
 import { CallService } from '../../../src/calls/service.js';
 import { SimLine } from '../../../src/calls/sim-line.js';
+import type { Call, CallEvents, Line, LineEvents } from '../../../src/calls/types.js';
 import { EventBus } from '../../../src/core/bus.js';
-import type { BusEvents } from '../../../src/core/events.js';
+import type { BusEvents, CallInfo, CallState } from '../../../src/core/events.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { captureLogger } from '../../support/log.js';
 
@@ -77,5 +79,65 @@ describe('calls on the simulated line', () => {
     await calls.start();
     const info = await calls.placeCall('123');
     await expect(calls.answer(info.callId)).rejects.toMatchObject({ code: 'CALL_INVALID_STATE' });
+  });
+});
+
+/** A call whose far end sends DTMF (what a SIP call does with RFC 4733 events). */
+class DtmfCall extends TypedEmitter<CallEvents> implements Call {
+  state: CallState = 'ringing';
+  constructor(readonly info: CallInfo) {
+    super();
+  }
+  move(state: CallState): void {
+    this.state = state;
+    this.emit('stateChanged', { state });
+  }
+  farEndPresses(digit: string, durationMs: number): void {
+    this.emit('dtmf', { digit, durationMs });
+  }
+  async answer(): Promise<void> {
+    this.move('active');
+  }
+  async hangup(): Promise<void> {
+    this.move('ended');
+  }
+  async sendDtmf(): Promise<void> {}
+}
+
+class DtmfLine extends TypedEmitter<LineEvents> implements Line {
+  readonly id = 'desk';
+  readonly kind = 'sip' as const;
+  ring(callId: string): DtmfCall {
+    const call = new DtmfCall({ callId, lineId: this.id, lineKind: 'sip', direction: 'inbound', number: '1000', name: null });
+    this.emit('incomingCall', call);
+    return call;
+  }
+  async placeCall(): Promise<Call> {
+    throw new Error('not here');
+  }
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+}
+
+describe('DTMF from the far end', () => {
+  it('each digit a call reports becomes a dtmfReceived fact with its call and line, until the call ends', async () => {
+    const { log } = captureLogger();
+    const bus = new EventBus<BusEvents>(log);
+    const line = new DtmfLine();
+    const calls = new CallService({ bus, clock: new FakeClock(), log, lines: [line], country: () => 'US' });
+    const got: BusEvents['dtmfReceived'][] = [];
+    bus.on('test', 'dtmfReceived', (e) => void got.push(e));
+    await calls.start();
+    const call = line.ring('c1');
+    await calls.answer('c1');
+    call.farEndPresses('1', 280);
+    call.farEndPresses('#', 100);
+    await calls.hangup('c1');
+    call.farEndPresses('9', 100); // after the end: not the phone's call any more
+    expect(got).toEqual([
+      { callId: 'c1', lineId: 'desk', digit: '1', durationMs: 280 },
+      { callId: 'c1', lineId: 'desk', digit: '#', durationMs: 100 },
+    ]);
+    await calls.stop();
   });
 });

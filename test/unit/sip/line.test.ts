@@ -156,8 +156,11 @@ describe('SipCall (inbound)', () => {
     const { session, call, states, ended } = inboundCall();
     await call.answer();
     expect(call.state).toBe('active');
-    (session.delegate as { onBye(): void }).onBye();
+    // the BYE gets its 200 OK (sip.js leaves that to a delegate's onBye)
+    let accepted = 0;
+    (session.delegate as { onBye(bye: { accept(): Promise<void> }): void }).onBye({ accept: async () => void accepted++ });
     session.set(SessionState.Terminated);
+    expect(accepted).toBe(1);
     expect(states).toEqual(['active', 'ended:remote-hangup']);
     expect(ended).toEqual(['c1']);
     await expect(call.answer()).rejects.toThrow(/cannot be answered/);

@@ -103,6 +103,40 @@ describe('UdpReliability, client transactions (RFC 3261 §17.1)', () => {
     expect(r.size).toBe(0);
   });
 
+  it('a provisional stops Timer B too: a call ringing past 64*T1 is no timeout, and its late final still gets Timer D', () => {
+    // §17.1.1.2: Timer B runs in the Calling state only; a ringing call may last minutes
+    const clock = new FakeClock();
+    const r = new UdpReliability({ clock });
+    let invites = 0;
+    let acks = 0;
+    r.requestSent(req('INVITE', 'z9hG4bKring'), () => invites++);
+    clock.advance(100);
+    expect(r.responseReceived(res(180, 'INVITE', 'z9hG4bKring'))).toBe(false);
+    clock.advance(100_000); // rings for well over 64*T1 = 32 s
+    expect(r.stats.timeouts).toBe(0);
+    expect(r.size).toBe(1);
+    // the callee declines after all: the 486 starts Timer D, its retransmission gets the ACK again
+    expect(r.responseReceived(res(486, 'INVITE', 'z9hG4bKring'))).toBe(false);
+    r.requestSent(req('ACK', 'z9hG4bKring'), () => acks++);
+    expect(r.responseReceived(res(486, 'INVITE', 'z9hG4bKring'))).toBe(true);
+    expect(acks).toBe(1);
+    expect(invites).toBe(0);
+    clock.advance(40_000);
+    expect(r.size).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('a client INVITE left in Proceeding (no final ever) is forgotten after a generous bound, not counted as a timeout', () => {
+    const clock = new FakeClock();
+    const r = new UdpReliability({ clock });
+    r.requestSent(req('INVITE', 'z9hG4bKlost'), () => undefined);
+    r.responseReceived(res(180, 'INVITE', 'z9hG4bKlost'));
+    clock.advance(60 * 60_000);
+    expect(r.size).toBe(0);
+    expect(r.stats.timeouts).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
   it('keeps a CANCEL apart from the INVITE it shares the branch with (§9.1)', () => {
     const clock = new FakeClock();
     const r = new UdpReliability({ clock });
