@@ -3,6 +3,7 @@
 //
 //   node scripts/dev/system-deps.mjs runtime   # what `npm start` needs
 //   node scripts/dev/system-deps.mjs test      # + the real peers the integration suites start
+//   node scripts/dev/system-deps.mjs bench     # + what `npm run bench` needs (tcpdump)
 //
 // Exit codes: 0 all present (or installed now), 2 usage, 3 missing and cannot install here,
 // 1 the install itself failed. Plain Node ESM without dependencies: it runs before `npm ci`
@@ -15,9 +16,10 @@ import { pathToFileURL } from 'node:url';
 
 /**
  * Packages `npm start` needs: the display font (/usr/share/unifont/unifont.hex), and the libraries
- * node-hid's hidraw build loads for USB handsets (libusb-1.0, libudev).
+ * node-hid's hidraw build loads for USB handsets (libusb-1.0, libudev), and alsa-utils (arecord and
+ * aplay: the ALSA audio driver of the real boards runs them).
  */
-export const RUNTIME_PACKAGES = ['unifont', 'libusb-1.0-0', 'libudev1'];
+export const RUNTIME_PACKAGES = ['unifont', 'libusb-1.0-0', 'libudev1', 'alsa-utils'];
 
 /** Packages the test suites need: the runtime set plus the real peers of DESIGN.md. */
 export const TEST_PACKAGES = [
@@ -36,7 +38,13 @@ export const TEST_PACKAGES = [
   'udev',
 ];
 
-export const PACKAGE_SETS = { runtime: RUNTIME_PACKAGES, test: TEST_PACKAGES };
+/**
+ * Packages the benchmarks need: the test set plus tcpdump (the voice bench captures SIP and RTP
+ * on lo to take latencies and RTP pacing from packet timestamps).
+ */
+export const BENCH_PACKAGES = [...TEST_PACKAGES, 'tcpdump'];
+
+export const PACKAGE_SETS = { runtime: RUNTIME_PACKAGES, test: TEST_PACKAGES, bench: BENCH_PACKAGES };
 
 /**
  * Daemons that Debian's maintainer scripts would start (and enable) on install. The tests start

@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { DesklineError, errorCode, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { RuntimeMonitor } from '../core/perf.js';
 import type { Service } from '../core/services.js';
 import { MAX_LINE_BYTES, type ControlRegistry, type ControlRequest, type ControlResponse } from './protocol.js';
 import { connectControl } from './client.js';
@@ -11,12 +12,25 @@ export interface ControlServiceContext {
   log: Logger;
   control: ControlRegistry;
   socketPath: string;
+  /** event-loop/CPU/memory figures served as `runtime.stats`; default a RuntimeMonitor of its own */
+  runtime?: RuntimeMonitor;
 }
 
-/** Serves the control registry on a Unix socket (mode 0660) so CLI commands reach the running daemon. */
+/** Parameters of `runtime.stats`: `reset` starts a new event-loop window after reading. */
+export interface RuntimeStatsParams {
+  reset?: boolean;
+}
+
+/**
+ * Serves the control registry on a Unix socket (mode 0660) so CLI commands reach the running daemon.
+ * Owns `runtime.stats`: the main thread's event-loop delay (p50/p99/max ms since the last reset),
+ * RSS and CPU seconds of the process.
+ */
 export class ControlService implements Service {
   #server: Server | null = null;
   readonly #sockets = new Set<Socket>();
+  #runtime: RuntimeMonitor | null = null;
+  #unregister: (() => void) | null = null;
 
   constructor(private readonly ctx: ControlServiceContext) {}
 
@@ -34,10 +48,18 @@ export class ControlService implements Service {
     });
     await chmod(path, 0o660);
     this.#server = server;
+    const runtime = this.ctx.runtime ?? new RuntimeMonitor();
+    runtime.start();
+    this.#runtime = runtime;
+    this.#unregister = this.ctx.control.register('control', 'runtime.stats', (params) => runtime.stats({ reset: parseStatsParams(params).reset }));
     this.ctx.log.info({ socket: path }, 'control socket listening');
   }
 
   async stop(): Promise<void> {
+    this.#unregister?.();
+    this.#unregister = null;
+    this.#runtime?.stop();
+    this.#runtime = null;
     for (const socket of this.#sockets) socket.destroy();
     const server = this.#server;
     this.#server = null;
@@ -102,4 +124,12 @@ export class ControlService implements Service {
   private reply(socket: Socket, response: ControlResponse): void {
     if (!socket.destroyed) socket.write(`${JSON.stringify(response)}\n`);
   }
+}
+
+function parseStatsParams(params: unknown): RuntimeStatsParams {
+  if (params === undefined || params === null) return {};
+  if (typeof params !== 'object' || Array.isArray(params)) throw new DesklineError('CONTROL_BAD_PARAMS', 'runtime.stats takes {"reset"?: boolean}');
+  const { reset } = params as Record<string, unknown>;
+  if (reset !== undefined && typeof reset !== 'boolean') throw new DesklineError('CONTROL_BAD_PARAMS', 'runtime.stats: reset must be a boolean');
+  return { reset: reset === true };
 }
