@@ -4,10 +4,8 @@
 // normalized cross-correlation after alignment.
 
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { execFile } from 'node:child_process';
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { SystemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { CallEndReason, CallState } from '../../src/core/events.js';
@@ -17,8 +15,8 @@ import { SipLine, type SipCall, type SipLineSettings } from '../../src/sip/line.
 import type { RtpSessionDescriptionHandler } from '../../src/sip/sdp/handler.js';
 import type { SipAccountState } from '../../src/sip/registration/index.js';
 import { makeTempDir, startBaresip, startKamailio, stopAllPeers, type Baresip, type Kamailio } from '../support/index.js';
+import { alignedCorrelation, makeSpeech, parseWav } from '../support/audio.js';
 
-const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let kam: Kamailio;
@@ -31,134 +29,6 @@ let bobRecordDir: string;
 let bobSpeech: Int16Array;
 let aliceSpeech: Int16Array;
 const settings: SipLineSettings = { autoAnswer: false, recordingDir: null };
-
-// ---- WAV and signal helpers --------------------------------------------------------------------
-
-interface Wav {
-  channels: number;
-  sampleRate: number;
-  /** channel -> samples */
-  data: Int16Array[];
-}
-
-function parseWav(buf: Buffer): Wav {
-  if (buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') throw new Error('not a WAV file');
-  let off = 12;
-  let channels = 1;
-  let sampleRate = 8000;
-  let bits = 16;
-  while (off + 8 <= buf.length) {
-    const id = buf.toString('ascii', off, off + 4);
-    let size = buf.readUInt32LE(off + 4);
-    const body = off + 8;
-    if (id === 'fmt ') {
-      channels = buf.readUInt16LE(body + 2);
-      sampleRate = buf.readUInt32LE(body + 4);
-      bits = buf.readUInt16LE(body + 14);
-    } else if (id === 'data') {
-      if (bits !== 16) throw new Error(`WAV with ${bits} bits per sample`);
-      size = Math.min(size, buf.length - body);
-      const frames = Math.floor(size / (2 * channels));
-      const data = Array.from({ length: channels }, () => new Int16Array(frames));
-      for (let i = 0; i < frames; i++) for (let c = 0; c < channels; c++) data[c][i] = buf.readInt16LE(body + (i * channels + c) * 2);
-      return { channels, sampleRate, data };
-    }
-    off = body + size + (size % 2);
-  }
-  throw new Error('WAV without data chunk');
-}
-
-/**
- * Speech as 8 kHz S16LE mono. `path` has `leadSec` of silence before the speech (baresip starts
- * playing at its 200 OK, before the phone's stream is up) and `padSec` after it (baresip ends the
- * call when its aufile source runs out, so its source must outlast the call).
- */
-async function makeSpeech(text: string, name: string, leadSec = 0, padSec = 0): Promise<{ path: string; samples: Int16Array }> {
-  const raw = join(dir, `${name}-raw.wav`);
-  const speech = join(dir, `${name}.wav`);
-  const padded = join(dir, `${name}-padded.wav`);
-  await run('espeak-ng', ['-w', raw, text]);
-  await run('sox', [raw, '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', speech]);
-  await run('sox', [speech, padded, 'pad', String(leadSec), String(padSec)]);
-  const wav = parseWav(await readFile(speech));
-  return { path: padded, samples: wav.data[0] };
-}
-
-/** Smoothed absolute envelope, decimated by `step`. */
-function envelope(x: Int16Array, step: number): Float64Array {
-  const out = new Float64Array(Math.floor(x.length / step));
-  for (let i = 0; i < out.length; i++) {
-    let s = 0;
-    for (let j = 0; j < step; j++) s += Math.abs(x[i * step + j]);
-    out[i] = s / step;
-  }
-  return out;
-}
-
-function ncc(a: ArrayLike<number>, b: ArrayLike<number>, lag: number): number {
-  // a[i + lag] against b[i], over the overlap
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = Math.max(0, -lag); i < b.length && i + lag < a.length; i++) {
-    const x = a[i + lag];
-    const y = b[i];
-    sab += x * y;
-    saa += x * x;
-    sbb += y * y;
-  }
-  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
-}
-
-/** The lag (a[i + lag] ~ b[i]) in [from, to] with the highest normalized correlation. */
-function bestLag(a: ArrayLike<number>, b: ArrayLike<number>, from: number, to: number): { lag: number; correlation: number } {
-  let lag = from;
-  let correlation = -Infinity;
-  for (let l = from; l <= to; l++) {
-    const c = ncc(a, b, l);
-    if (c > correlation) {
-      correlation = c;
-      lag = l;
-    }
-  }
-  return { lag, correlation };
-}
-
-/**
- * How well `recording` reproduces `source`: coarse alignment on envelopes, then each 250 ms chunk
- * of the source is aligned on its own near the previous chunk's lag (jitter buffers and RFC 4733
- * events may add or drop frames mid-call), and the chunks' normalized cross-correlations are
- * averaged, weighted by the source's energy. `lag` is the first chunk's; `coverage` the fraction
- * of the source's energy found inside the recording.
- */
-function alignedCorrelation(recording: Int16Array, source: Int16Array): { lag: number; correlation: number; coverage: number } {
-  const step = 40;
-  const coarse = bestLag(envelope(recording, step), envelope(source, step), -Math.floor(source.length / step) + 10, Math.floor(recording.length / step) - 10).lag * step;
-  const chunk = 2000;
-  const window = 480;
-  let center = coarse;
-  let firstLag: number | null = null;
-  let weighted = 0;
-  let total = 0;
-  let found = 0;
-  for (let start = 0; start + chunk <= source.length; start += chunk) {
-    const piece = source.subarray(start, start + chunk);
-    let energy = 0;
-    for (const v of piece) energy += v * v;
-    total += energy;
-    if (energy < chunk * 200 * 200) continue; // near-silent: nothing to compare
-    const lo = Math.max(center - window, -start);
-    const hi = Math.min(center + window, recording.length - chunk - start);
-    if (lo > hi) continue;
-    const seg = recording.subarray(start + lo, start + hi + chunk);
-    const { lag, correlation } = bestLag(seg, piece, 0, hi - lo);
-    center = lo + lag;
-    firstLag ??= center;
-    weighted += energy * correlation;
-    found += energy;
-  }
-  return { lag: firstLag ?? coarse, correlation: found > 0 ? weighted / found : 0, coverage: total > 0 ? found / total : 0 };
-}
 
 // ---- waiting helpers ---------------------------------------------------------------------------
 
@@ -234,8 +104,8 @@ beforeAll(async () => {
   dir = await makeTempDir('sip-call');
   bobRecordDir = join(dir, 'bob-rec');
   const [bobSrc, aliceSrc] = await Promise.all([
-    makeSpeech('The quick brown fox jumps over the lazy dog', 'bob-speech', 1.5, 20),
-    makeSpeech('Seven silver swans swim south in summer', 'alice-speech'),
+    makeSpeech('The quick brown fox jumps over the lazy dog', dir, 'bob-speech', 1.5, 20),
+    makeSpeech('Seven silver swans swim south in summer', dir, 'alice-speech'),
   ]);
   bobSpeech = bobSrc.samples;
   aliceSpeech = aliceSrc.samples;
