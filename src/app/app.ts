@@ -83,7 +83,7 @@ export function createApp(options: AppOptions): App {
     : null;
   // SIP lines share one media engine (a worker thread); real lines come before the simulated one.
   const engine = config.sip.accounts.length > 0 ? new MediaEngine({ clock }) : null;
-  // ...and one SIP endpoint (socket): each request reaches its account by Call-ID or Request-URI/To
+  // ...and one SIP endpoint (socket): each request reaches its account by Call-ID or Request-URI user
   const listen = config.sip.listen;
   const sipTls: { ca?: Buffer; verify: boolean } = { verify: config.sip.tls.verify };
   const sipEndpoint = engine

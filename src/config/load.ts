@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { Value } from '@sinclair/typebox/value';
 import { DesklineError } from '../core/errors.js';
+import { parseIpRange } from '../core/ip-range.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 /** One problem with a config source: where (dotted path, '' = the whole document) and what. */
@@ -80,6 +81,17 @@ function semanticIssues(config: Config): ConfigIssue[] {
   if (config.phone.ringCadence.length % 2 !== 0) {
     issues.push({ path: 'phone.ringCadence', message: `needs an even number of entries (on, off, ...), got ${config.phone.ringCadence.length}` });
   }
+  config.sip.allowFrom.forEach((entry, i) => {
+    if (!parseIpRange(entry)) issues.push({ path: `sip.allowFrom.${i}`, message: `${JSON.stringify(entry)} is not an IP address or CIDR range (e.g. 192.168.1.20 or 10.0.0.0/8)` });
+  });
+  const ids = new Set<string>();
+  config.sip.accounts.forEach((account, i) => {
+    if (ids.has(account.id)) issues.push({ path: `sip.accounts.${i}.id`, message: `'${account.id}' is used by another account; each line needs its own id` });
+    ids.add(account.id);
+    if (account.backupRegistrar && account.transport !== 'udp' && account.transport !== 'tcp') {
+      issues.push({ path: `sip.accounts.${i}.backupRegistrar`, message: `only used by udp and tcp accounts, this one is ${account.transport}` });
+    }
+  });
   return issues;
 }
 

@@ -176,7 +176,7 @@ export const ConfigSchema = Type.Object(
         }),
       }),
       autoAnswer: field((o) => Type.Boolean(o), { default: false, description: 'Answer incoming SIP calls at once (intercom, tests)' }),
-      allowFrom: field((o) => Type.Array(Type.String({ maxLength: 64, pattern: '^(?:\\d{1,3}(?:\\.\\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)(?:/\\d{1,3})?$' }), { ...o, maxItems: 64 }), {
+      allowFrom: field((o) => Type.Array(Type.String({ maxLength: 64 }), { ...o, maxItems: 64 }), {
         default: [],
         description: 'IP addresses or CIDR ranges (e.g. 192.168.1.20, 10.0.0.0/8) allowed to send INVITEs besides the registrar and outbound proxy; others get 403',
       }),

@@ -16,6 +16,7 @@ import type { RtpSessionDescriptionHandler } from '../../src/sip/sdp/handler.js'
 import type { SipAccountState } from '../../src/sip/registration/index.js';
 import { makeTempDir, startBaresip, startKamailio, stopAllPeers, type Baresip, type Kamailio } from '../support/index.js';
 import { alignedCorrelation, makeSpeech, parseWav } from '../support/audio.js';
+import { waitForValue } from '../support/wait.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -32,30 +33,6 @@ const settings: SipLineSettings = { autoAnswer: false, recordingDir: null };
 
 // ---- waiting helpers ---------------------------------------------------------------------------
 
-function waitFor<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const tick = (): void => {
-      let v: T | undefined | null | false;
-      try {
-        v = fn();
-      } catch {
-        v = undefined;
-      }
-      if (v) {
-        resolve(v);
-        return;
-      }
-      if (Date.now() - started > timeoutMs) {
-        reject(new Error(`timed out waiting for ${what}`));
-        return;
-      }
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
-
 function track(call: Call): { states: Array<{ state: CallState; reason?: CallEndReason }> } {
   const t = { states: [] as Array<{ state: CallState; reason?: CallEndReason }> };
   call.on('stateChanged', (s) => t.states.push(s));
@@ -63,11 +40,11 @@ function track(call: Call): { states: Array<{ state: CallState; reason?: CallEnd
 }
 
 function waitState(call: Call, state: CallState, timeoutMs = 10_000): Promise<void> {
-  return waitFor(`call ${call.info.callId} ${state} (now ${call.state})`, () => call.state === state, timeoutMs).then(() => undefined);
+  return waitForValue(`call ${call.info.callId} ${state} (now ${call.state})`, () => call.state === state, timeoutMs).then(() => undefined);
 }
 
 function waitAccount(state: SipAccountState, timeoutMs = 10_000): Promise<void> {
-  return waitFor(`alice ${state}`, () => line.account?.state === state, timeoutMs).then(() => undefined);
+  return waitForValue(`alice ${state}`, () => line.account?.state === state, timeoutMs).then(() => undefined);
 }
 
 async function listCalls(): Promise<string> {

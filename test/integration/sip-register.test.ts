@@ -222,6 +222,19 @@ async function waitForCount(count: () => number, n: number, timeoutMs = 5000): P
   }
 }
 
+/**
+ * A registrar's answer to a REGISTER (RFC 3261 §10.3): the Via with the source it saw
+ * (received/rport, RFC 3581), and for a 2xx the binding with its expiry.
+ */
+function registerAnswer(register: string, status: string, seenFrom: { address: string; port: number }): string {
+  const via = header(register, 'Via')!.replace(/;rport(?=;|$)/, `;rport=${seenFrom.port};received=${seenFrom.address}`);
+  const binding = status.startsWith('2') ? `Contact: ${/<[^>]+>/.exec(header(register, 'Contact')!)![0]};expires=120\r\n` : '';
+  return (
+    `SIP/2.0 ${status}\r\nVia: ${via}\r\nFrom: ${header(register, 'From')}\r\nTo: ${header(register, 'To')};tag=reg1\r\n` +
+    `Call-ID: ${header(register, 'Call-ID')}\r\nCSeq: ${header(register, 'CSeq')}\r\n${binding}Content-Length: 0\r\n\r\n`
+  );
+}
+
 describe('UDP retransmission against a lossy registrar', () => {
   let registrar: Socket | undefined;
   let stopAccount: (() => Promise<void>) | undefined;
@@ -240,13 +253,7 @@ describe('UDP retransmission against a lossy registrar', () => {
       if (!text.startsWith('REGISTER ')) return;
       seen.push({ text, at: Date.now() });
       if (seen.length === 1) return; // the first one is "lost"
-      // a registrar's 200 (RFC 3261 §10.3): Via copied, the binding with its expiry
-      const via = header(text, 'Via')!.replace(/;rport(?=;|$)/, `;rport=${rinfo.port};received=${rinfo.address}`);
-      const contact = /<[^>]+>/.exec(header(text, 'Contact')!)![0];
-      const res =
-        `SIP/2.0 200 OK\r\nVia: ${via}\r\nFrom: ${header(text, 'From')}\r\nTo: ${header(text, 'To')};tag=reg1\r\n` +
-        `Call-ID: ${header(text, 'Call-ID')}\r\nCSeq: ${header(text, 'CSeq')}\r\nContact: ${contact};expires=120\r\nContent-Length: 0\r\n\r\n`;
-      registrar!.send(res, rinfo.port, rinfo.address);
+      registrar!.send(registerAnswer(text, '200 OK', { address: rinfo.address, port: rinfo.port }), rinfo.port, rinfo.address);
     });
     const { account } = makeAccount({
       user: 'carol',
@@ -292,12 +299,7 @@ describe('behind NAT', () => {
       if (!text.startsWith('REGISTER ')) return;
       contacts.push(header(text, 'Contact')!);
       // a router in between: the registrar saw the request come from 203.0.113.7:40000
-      const via = header(text, 'Via')!.replace(/;rport(?=;|$)/, ';rport=40000;received=203.0.113.7');
-      const contact = /<[^>]+>/.exec(header(text, 'Contact')!)![0];
-      const res =
-        `SIP/2.0 200 OK\r\nVia: ${via}\r\nFrom: ${header(text, 'From')}\r\nTo: ${header(text, 'To')};tag=reg1\r\n` +
-        `Call-ID: ${header(text, 'Call-ID')}\r\nCSeq: ${header(text, 'CSeq')}\r\nContact: ${contact};expires=120\r\nContent-Length: 0\r\n\r\n`;
-      registrar!.send(res, rinfo.port, rinfo.address);
+      registrar!.send(registerAnswer(text, '200 OK', { address: '203.0.113.7', port: 40000 }), rinfo.port, rinfo.address);
     });
     const { account } = makeAccount({ user: 'dave', password: 'x', domain: `127.0.0.1:${port}`, transport: 'udp' });
     stopAccount = () => account.stop();
@@ -330,11 +332,7 @@ describe('registrar failover', () => {
       const text = m.toString();
       if (!text.startsWith('REGISTER ')) return;
       refused++;
-      const via = header(text, 'Via')!.replace(/;rport(?=;|$)/, `;rport=${rinfo.port};received=${rinfo.address}`);
-      const res =
-        `SIP/2.0 503 Service Unavailable\r\nVia: ${via}\r\nFrom: ${header(text, 'From')}\r\nTo: ${header(text, 'To')};tag=down\r\n` +
-        `Call-ID: ${header(text, 'Call-ID')}\r\nCSeq: ${header(text, 'CSeq')}\r\nContent-Length: 0\r\n\r\n`;
-      primary!.send(res, rinfo.port, rinfo.address);
+      primary!.send(registerAnswer(text, '503 Service Unavailable', { address: rinfo.address, port: rinfo.port }), rinfo.port, rinfo.address);
     });
     const { account, states } = makeAccount({
       user: '1000', password: 'secret1000', transport: 'udp',

@@ -18,6 +18,7 @@ import type { RtpSessionDescriptionHandler } from '../../src/sip/sdp/handler.js'
 import { alignedCorrelation, g711Bytes, makeSpeech, parseWav } from '../support/audio.js';
 import { impairSchedule, packetize, rtpPcap, type ImpairedSchedule } from '../support/pcap.js';
 import { freeUdpPort, makeTempDir, startKamailio, startSipp, stopAllPeers, writeSippScenario, type Kamailio } from '../support/index.js';
+import { waitForValue } from '../support/wait.js';
 
 const LEAD_MS = 500;
 const STRAGGLER_DELAY_MS = 400;
@@ -35,18 +36,6 @@ const settings: SipLineSettings = { autoAnswer: true, recordingDir: null };
 /** every `stats` event of the media worker, by stream (= call) id; the last one is the final */
 const statsByCall = new Map<string, SessionStats[]>();
 
-function waitFor<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const tick = (): void => {
-      const v = fn();
-      if (v) resolve(v);
-      else if (Date.now() - started > timeoutMs) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
 
 beforeAll(async () => {
   dir = await makeTempDir('sipp-impairment');
@@ -80,7 +69,7 @@ beforeAll(async () => {
     settings: () => settings,
   });
   await line.start();
-  await waitFor('alice registered', () => line.account?.state === 'registered');
+  await waitForValue('alice registered', () => line.account?.state === 'registered');
 }, 45_000);
 
 afterAll(async () => {
@@ -106,18 +95,18 @@ describe('sipp replays an impaired RTP capture into a call the phone answers', (
     });
     const call = await Promise.race([incoming, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no incoming call')), 8000))]);
     expect(call.info).toMatchObject({ direction: 'inbound', number: 'sipp', lineKind: 'sip' });
-    await waitFor(`call ${call.info.callId} active`, () => call.state === 'active', 5000);
+    await waitForValue(`call ${call.info.callId} active`, () => call.state === 'active', 5000);
     const sdh = call.session.sessionDescriptionHandler as RtpSessionDescriptionHandler;
     // sipp starts the capture LEAD_MS after its ACK; hang up once all of it has been played out
     await new Promise((r) => setTimeout(r, LEAD_MS + lastSendMs + 1000));
     await call.hangup();
     const result = await sipp.exited;
     expect({ code: result.code, output: result.code === 0 ? '' : result.output }).toEqual({ code: 0, output: '' });
-    await waitFor(`call ${call.info.callId} ended`, () => call.state === 'ended', 5000);
+    await waitForValue(`call ${call.info.callId} ended`, () => call.state === 'ended', 5000);
     await sdh.settled();
 
     // the final statistics come with the stream's stop, before its reply (settled() waited for it)
-    const all = await waitFor('media stats of the call', () => statsByCall.get(call.info.callId), 5000);
+    const all = await waitForValue('media stats of the call', () => statsByCall.get(call.info.callId), 5000);
     const final = all.at(-1)!;
     const jb = final.jitterBuffer;
     const sent = schedule.sent.length;

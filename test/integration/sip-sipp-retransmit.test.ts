@@ -33,6 +33,7 @@ import {
   type Sipp,
   type SippTracedMessage,
 } from '../support/index.js';
+import { waitForValue } from '../support/wait.js';
 
 const T1 = DEFAULT_TIMERS.t1;
 /** How long a scenario sits on a request: the copies at 0, T1 and 3*T1 arrive, the next (7*T1) does not. */
@@ -61,18 +62,6 @@ afterAll(async () => {
 
 // ---- helpers -----------------------------------------------------------------------------------
 
-function waitFor<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const tick = (): void => {
-      const v = fn();
-      if (v) return resolve(v);
-      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -123,11 +112,11 @@ function makeLine(o: { domainPort: number; registrarPort: number; autoAnswer?: b
 }
 
 function waitAccount(line: SipLine, state: SipAccountState, timeoutMs = 10_000): Promise<void> {
-  return waitFor(`account ${state} (now ${line.account?.state})`, () => line.account?.state === state, timeoutMs).then(() => undefined);
+  return waitForValue(`account ${state} (now ${line.account?.state})`, () => line.account?.state === state, timeoutMs).then(() => undefined);
 }
 
 function waitState(call: Call, state: Call['state'], timeoutMs = 10_000): Promise<void> {
-  return waitFor(`call ${state} (now ${call.state})`, () => call.state === state, timeoutMs).then(() => undefined);
+  return waitForValue(`call ${state} (now ${call.state})`, () => call.state === state, timeoutMs).then(() => undefined);
 }
 
 interface Peer {
@@ -260,7 +249,7 @@ describe('UDP retransmissions at RFC 3261 intervals, seen by sipp', () => {
     const call = await Promise.race([incoming, sleep(10_000).then(() => Promise.reject(new Error('no incoming call from sipp')))]);
     await waitState(call, 'active', 5000);
     const isOk = (m: PhoneTraced) => m.direction === 'out' && m.method === 'INVITE' && m.status === 200;
-    const ack = await waitFor('the ACK from sipp', () => t.trace.find((m) => m.direction === 'in' && m.method === 'ACK'), IGNORE_MS + 10_000);
+    const ack = await waitForValue('the ACK from sipp', () => t.trace.find((m) => m.direction === 'in' && m.method === 'ACK'), IGNORE_MS + 10_000);
     // without the ACK the next copy would follow the last one after 4*T1: wait that long and more
     const lastBeforeAck = t.trace.filter((m) => isOk(m) && m.at < ack.at).at(-1)!;
     await sleep(Math.max(0, lastBeforeAck.at + 4 * T1 + SLACK_MS - performance.now()));

@@ -97,14 +97,7 @@ export async function mcuRig(o: { mcu?: Partial<SerialMcuOptions>; fw?: SimMcuFi
   };
 }
 
-/** Polls until `check` returns true (or throws after timeoutMs with `what`). */
-export async function waitFor(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { waitFor } from './wait.js';
 
 
 /** A test pattern bitmap (region bits) that differs per pixel position. */

@@ -1,6 +1,6 @@
 // Minimal SIP over UDP for probes and harness checks (not a SIP stack).
 
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 
 export interface SipResponse {
@@ -67,4 +67,39 @@ export function sipOptions(port: number, host = '127.0.0.1', timeoutMs = 1000): 
       sock.send(buildOptions(host, port, sock.address().port, callId), port, host);
     });
   });
+}
+
+/** A UDP socket playing a SIP peer: `next()` resolves with the next datagram (null after `ms`). */
+export interface UdpPeer {
+  sock: Socket;
+  port: number;
+  next(ms?: number): Promise<string | null>;
+  close(): Promise<void>;
+}
+
+export async function udpPeer(address = '127.0.0.1'): Promise<UdpPeer> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, address, () => r()));
+  const queue: string[] = [];
+  const waiters: Array<(s: string) => void> = [];
+  sock.on('message', (m) => {
+    const w = waiters.shift();
+    if (w) w(m.toString());
+    else queue.push(m.toString());
+  });
+  return {
+    sock,
+    port: sock.address().port,
+    next: (ms = 1000) =>
+      new Promise((resolve) => {
+        const q = queue.shift();
+        if (q !== undefined) return resolve(q);
+        const t = setTimeout(() => resolve(null), ms);
+        waiters.push((s) => {
+          clearTimeout(t);
+          resolve(s);
+        });
+      }),
+    close: () => new Promise<void>((r) => sock.close(() => r())),
+  };
 }

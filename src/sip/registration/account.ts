@@ -8,9 +8,10 @@ import { Registerer, UserAgent, type Core, type URI, type RegistererOptions, typ
 type IncomingResponse = Core.IncomingResponse;
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../core/clock.js';
-import { BlockList, isIP } from 'node:net';
+import { type BlockList, isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { DesklineError } from '../../core/errors.js';
+import { ipRangeList } from '../../core/ip-range.js';
 import { createSipTransport, probeSipMessage, redactCredentials, type DesklineTransport, type SipEndpoint, type SipTransportKind, type SipTransportSetup } from '../transport/index.js';
 import type { RetransmitTimers } from '../transport/retransmit.js';
 import type { SipEndpointOptions } from '../transport/endpoint.js';
@@ -181,7 +182,11 @@ export class SipAccount {
     this.id = options.id ?? `${options.user}@${options.domain}`;
     this.#log = options.log.child({ account: this.id });
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    this.#inviteSources = options.allowFrom === null ? null : allowList(options.allowFrom ?? []);
+    try {
+      this.#inviteSources = options.allowFrom === null ? null : ipRangeList(options.allowFrom ?? []);
+    } catch (error) {
+      throw new SipAccountError('SIP_ACCOUNT_CONFIG', `allowFrom: ${(error as Error).message} (e.g. 192.168.1.20 or 10.0.0.0/8)`);
+    }
   }
 
   /** Whether an out-of-dialog INVITE from `address` may ring the phone. */
@@ -291,7 +296,9 @@ export class SipAccount {
     });
     await this.#ua.start();
     this.#registrars = [registrarUri];
-    if (o.backupRegistrar && (protocol === 'UDP' || protocol === 'TCP')) {
+    if (o.backupRegistrar && protocol !== 'UDP' && protocol !== 'TCP') {
+      this.#log.warn({ transport: o.transport }, 'backupRegistrar is not used over TLS or WebSocket (the flow to the registrar is the outbound proxy)');
+    } else if (o.backupRegistrar) {
       const backup = UserAgent.makeURI(`sip:${o.backupRegistrar}${transportParam}`);
       if (!backup) throw new SipAccountError('SIP_ACCOUNT_CONFIG', `bad backup registrar ${o.backupRegistrar}`);
       this.#registrars.push(backup);
@@ -471,24 +478,6 @@ export class SipAccount {
 function isCertificateError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /CERT|SIGNATURE|ALTNAME|ISSUER/.test(code);
-}
-
-/** The allow-list as a BlockList (used as a match list); a bad entry is a config error naming it. */
-export function allowList(entries: string[]): BlockList {
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [address, prefixText] = entry.trim().split('/');
-    const family = isIP(address);
-    const prefix = prefixText === undefined ? null : Number(prefixText);
-    const max = family === 6 ? 128 : 32;
-    if (!family || (prefix !== null && (!Number.isInteger(prefix) || prefix < 0 || prefix > max))) {
-      throw new SipAccountError('SIP_ACCOUNT_CONFIG', `allowFrom entry ${JSON.stringify(entry)} is not an IP address or CIDR range (e.g. 192.168.1.20 or 10.0.0.0/8)`);
-    }
-    const type = family === 6 ? 'ipv6' : 'ipv4';
-    if (prefix === null) list.addAddress(address, type);
-    else list.addSubnet(address, prefix, type);
-  }
-  return list;
 }
 
 function hostPort(s: string): { host: string; port: number } {

@@ -1,9 +1,10 @@
 // The phone's SIP network endpoint (RFC 3261 §18): one UDP socket and one TCP listener, shared by
 // every account (each a sip.js UserAgent attached as a sink), plus the stream flows: TCP (ours and
 // the peers'), TLS (RFC 3261 §26.2.1, server certificate verified) and WebSocket (RFC 7118), the
-// latter two opened by the phone and reused for requests coming back (RFC 5626 §5.3). It routes what sip.js sends (requests to the outbound proxy, the first loose Route
-// or the Request-URI; responses by the top Via, RFC 3581), guards what arrives before sip.js sees
-// it, hands each inbound message to the one account it belongs to (by Call-ID for what an account
+// latter two opened by the phone and reused for requests coming back (RFC 5626 §5.3).
+// It routes what sip.js sends (requests to the outbound proxy, the first loose Route or the
+// Request-URI; responses by the top Via, RFC 3581), guards what arrives before sip.js sees it,
+// hands each inbound message to the one account it belongs to (by Call-ID for what an account
 // already sent or received, else by the sinks' routes: the Request-URI user), answers and sends
 // CRLF keep-alives (RFC 5626), and runs the UDP retransmission timers.
 
@@ -378,7 +379,7 @@ export class SipEndpoint {
       const name = isIP(host) === 6 ? `[${host}]` : host;
       const url = `${kind === 'WSS' ? 'wss' : 'ws'}://${name}:${port}${this.#o.wsPath ?? '/'}`;
       // RFC 7118 §4: the "sip" subprotocol
-      const ws = new WebSocket(url, 'sip', { ...secure, lookup: undefined, maxPayload: this.#max, handshakeTimeout: 10_000 });
+      const ws = new WebSocket(url, 'sip', { ...secure, maxPayload: this.#max, handshakeTimeout: 10_000 });
       conn = this.#trackWebSocket(key, kind, address, port, ws, true);
     } else {
       const socket = kind === 'TLS'
@@ -413,7 +414,7 @@ export class SipEndpoint {
   }
 
   /** A TCP or TLS connection: messages framed by Content-Length (§18.3), CRLF pings answered. */
-  #trackSocket(key: string, kind: 'TCP' | 'TLS' | 'WS' | 'WSS', socket: TcpSocket, outbound: boolean): Connection {
+  #trackSocket(key: string, kind: 'TCP' | 'TLS', socket: TcpSocket, outbound: boolean): Connection {
     const [address, port] = peerOf(key);
     const framer = new SipStreamFramer({ maxMessageBytes: this.#max });
     const conn: Connection = {
@@ -602,8 +603,8 @@ export class SipEndpoint {
    * over UDP an INVITE's final is retransmitted until the ACK like any other (§17.2.1).
    */
   async reject(request: string, p: SipProbe, status: number, reason: string): Promise<void> {
-    const kind: SipTransportKind = p.via.transport === 'UDP' ? 'UDP' : 'TCP';
-    await this.send(statelessResponse(request, p, status, reason), kind);
+    // a response goes where its Via says, over that Via's transport
+    await this.send(statelessResponse(request, p, status, reason), transportKind(p.via.transport) ?? 'UDP');
   }
 
   #trace(direction: 'in' | 'out', transport: SipTransportKind, address: string, port: number, text: string): void {

@@ -54,6 +54,26 @@ describe('validation', () => {
     expect(result.issues).toEqual([{ path: 'phone.ringCadence', message: expect.stringMatching(/even number/) }]);
   });
 
+  it('names every SIP entry the runtime could not use: allow-list entries, repeated line ids, a backup registrar over TLS', () => {
+    const result = validateConfig({
+      sip: {
+        allowFrom: ['192.168.1.20', '10.0.0.0/8', 'fd00::/8', 'pbx.example.com', '10.0.0.0/33', '999.1.1.1'],
+        accounts: [
+          { id: 'main', uri: 'sip:1000@pbx.example.com', password: 'a' },
+          { id: 'main', uri: 'sip:1001@pbx.example.com', password: 'b', transport: 'tls', backupRegistrar: 'sip:pbx2.example.com' },
+        ],
+      },
+    });
+    expect(result.config).toBeNull();
+    expect(result.issues).toEqual([
+      { path: 'sip.allowFrom.3', message: '"pbx.example.com" is not an IP address or CIDR range (e.g. 192.168.1.20 or 10.0.0.0/8)' },
+      { path: 'sip.allowFrom.4', message: expect.stringContaining('"10.0.0.0/33"') },
+      { path: 'sip.allowFrom.5', message: expect.stringContaining('"999.1.1.1"') },
+      { path: 'sip.accounts.1.id', message: expect.stringMatching(/'main' is used by another account/) },
+      { path: 'sip.accounts.1.backupRegistrar', message: 'only used by udp and tcp accounts, this one is tls' },
+    ]);
+  });
+
   it('merges layers: objects key by key, arrays replaced, prototype keys ignored', () => {
     const merged = mergeLayers({ web: { port: 1, host: 'a' }, device: { groups: ['x', 'y'] } }, { web: { port: 2 }, device: { groups: ['z'] } }, JSON.parse('{"__proto__": {"polluted": true}}'));
     expect(merged).toEqual({ web: { port: 2, host: 'a' }, device: { groups: ['z'] } });

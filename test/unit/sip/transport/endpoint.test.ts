@@ -2,12 +2,12 @@
 // logged (never crashes), requests get received/rport, responses go back by the Via, TCP
 // keep-alive pings get pongs.
 import { describe, it, expect, afterEach } from '@jest/globals';
-import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
 import { UserAgent } from 'sip.js';
 import { createSipTransport, SipEndpoint } from '../../../../src/sip/transport/index.js';
 import { FakeClock } from '../../../support/fake-clock.js';
 import { captureLogger } from '../../../support/log.js';
+import { udpPeer, type UdpPeer } from '../../../support/sip.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -29,31 +29,10 @@ async function phone() {
   return { endpoint, ua, lines, port: endpoint.port };
 }
 
-async function peer(): Promise<{ sock: Socket; port: number; next: (ms?: number) => Promise<string | null> }> {
-  const sock = createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-  const queue: string[] = [];
-  const waiters: Array<(s: string) => void> = [];
-  sock.on('message', (m) => {
-    const w = waiters.shift();
-    if (w) w(m.toString());
-    else queue.push(m.toString());
-  });
-  cleanups.push(() => new Promise<void>((r) => sock.close(() => r())));
-  return {
-    sock,
-    port: sock.address().port,
-    next: (ms = 1000) =>
-      new Promise((resolve) => {
-        const q = queue.shift();
-        if (q !== undefined) return resolve(q);
-        const t = setTimeout(() => resolve(null), ms);
-        waiters.push((s) => {
-          clearTimeout(t);
-          resolve(s);
-        });
-      }),
-  };
+async function peer(): Promise<UdpPeer> {
+  const p = await udpPeer();
+  cleanups.push(() => p.close());
+  return p;
 }
 
 const options = (port: number, viaHost = '127.0.0.1', via = `SIP/2.0/UDP ${viaHost}:${port};branch=z9hG4bKo1;rport`) =>
