@@ -21,6 +21,7 @@
  */
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { DriverError } from '../common/errors.js';
+import { silentLog, systemTimers, type DriverLog, type DriverTimers } from '../common/timers.js';
 import { TypedEmitter } from '../common/typed-emitter.js';
 import { periodBytes, PERIOD_MS, resolveFormat, s16leFromSamples, samplesFromS16le, checkFrame } from './format.js';
 import { PeriodFramer } from './period-framer.js';
@@ -38,19 +39,6 @@ import {
 /** The process seam: node's spawn, or a test's fake arecord/aplay. */
 export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
 
-/** Timers for back-off and stop grace; the runtime's Clock fits this shape (drivers/ does not import it). */
-export interface AudioTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-}
-
-/** A pino-compatible subset for driver diagnostics. */
-export interface AudioLog {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
 export interface AlsaAudioOptions {
   /** ALSA PCM name per endpoint (board file `audio.devices`), e.g. "plughw:0,0". Endpoints left out are not wired. */
   devices: Partial<Record<AudioEndpoint, string>>;
@@ -62,8 +50,9 @@ export interface AlsaAudioOptions {
   arecord?: string;
   aplay?: string;
   spawn?: SpawnFn;
-  timers?: AudioTimers;
-  log?: AudioLog;
+  /** back-off and stop-grace timers (the runtime's Clock fits) */
+  timers?: DriverTimers;
+  log?: DriverLog;
   /** How long open waits for the device set-up line before assuming success; default 3000 ms. */
   openTimeoutMs?: number;
   /** Grace between asking a process to stop and SIGKILL; default 2000 ms. */
@@ -77,14 +66,6 @@ export interface AlsaAudioOptions {
 }
 
 export const ALSA_DEBIAN_PACKAGE = 'alsa-utils';
-
-const systemTimers: AudioTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clear: (handle) => {
-    if (handle) clearTimeout(handle as NodeJS.Timeout);
-  },
-};
-const silentLog: AudioLog = { debug: () => undefined, info: () => undefined, warn: () => undefined };
 
 /** arecord/aplay: "overrun!!! (at least 12.345 ms long)" or, built without clock_gettime, "underrun !!!". */
 const XRUN_LINE = /\b(?:under|over)run\s*!!!(?:\s*\(at least\s+([\d.]+)\s*ms long\))?/;

@@ -1,25 +1,3 @@
-/**
- * Timers injected into the MCU link, so timeouts, retries and heartbeats run on fake time in tests.
- * The runtime's Clock (src/core/clock.ts) fits this shape; drivers/ does not import it.
- */
-export interface McuTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-}
-
-/** Node's own timers. */
-export const systemTimers: McuTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clear: (handle) => {
-    if (handle) clearTimeout(handle as NodeJS.Timeout);
-  },
-};
-
-/** A pino-compatible subset for driver diagnostics. */
-export interface McuLog {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
-export const silentLog: McuLog = { debug: () => undefined, info: () => undefined, warn: () => undefined };
+// The MCU link's timers and log are the drivers' common ones (drivers/common/timers.ts).
+export { systemTimers, silentLog } from '../common/timers.js';
+export type { DriverTimers as McuTimers, DriverLog as McuLog } from '../common/timers.js';

@@ -376,7 +376,7 @@ export class SipAccount {
     this.#o.clock.clear(this.#retry);
     this.#retry = null;
     if (this.#state !== 'registered') this.#transition('registering');
-    void this.#learnServerAddresses();
+    this.#learnServerAddresses().catch((error: Error) => this.#log.debug({ err: error.message }, 'server addresses not learned'));
     registerer.register().catch((error: unknown) => {
       // RequestPendingError: a REGISTER (a refresh) is already out; its outcome will report
       this.#log.debug({ err: (error as Error).message }, 'register not sent');
