@@ -1,0 +1,809 @@
+/**
+ * One collection of the file store: a folder of shard files (see shard-files.ts for the layout).
+ *
+ * Memory holds the entries of every document (`#records`, in insertion order) and an LRU cache of whole
+ * shards. A write changes memory at once and joins the batch of the current tick; a batch writes each dirty
+ * shard once (shard file, then its entries file), fsyncs the directory once, and only then resolves the
+ * promises of its writes. One batch per collection is in flight at a time; writes made meanwhile form the next.
+ *
+ * Crash safety rests on three facts:
+ *  - every file replacement is atomic and its content fsynced before it is renamed into place (durable-file.ts),
+ *    so after any crash each shard file is either its previous or its new complete content;
+ *  - a promise resolves only after the directory fsync that follows the renames of its batch;
+ *  - the entries file is only trusted while the shard file it was computed from (inode, size, mtime) is the
+ *    one on disk; a crash between the shard's and the entries file's rename is detected and the entries rebuilt.
+ */
+import { readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DesklineError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { DurableFile, moveAside, readJson, syncDirectory, type FileRecovery, type FileStamp, type WrittenFile } from './durable-file.js';
+import {
+  META_FILE,
+  STORE_FORMAT,
+  checkDocument,
+  checkId,
+  entryColumnsText,
+  fnv1a32,
+  insertionOrder,
+  isCollectionMeta,
+  isEntriesDocument,
+  isShardDocument,
+  isTempFile,
+  shardNames,
+  stampMatches,
+  statStamp,
+  type CollectionMeta,
+  type EntriesDocument,
+  type EntryColumns,
+  type ShardDocument,
+  type ShardNames,
+} from './shard-files.js';
+import type { Collection, CollectionChange, CollectionSpec, RecoveryReport } from './types.js';
+
+/** Counters shared by all collections of one store (StoreStats). */
+export interface StoreCounters {
+  bytesWritten: number;
+  filesWritten: number;
+  flushes: number;
+}
+
+export interface FileCollectionOptions<T extends { id: string }, E> {
+  /** the collection's own folder */
+  dir: string;
+  spec: CollectionSpec<T, E>;
+  /** shards kept in memory beyond the pinned ones */
+  cacheShards: number;
+  /** shard files written (or read on open) at the same time */
+  ioConcurrency: number;
+  counters: StoreCounters;
+  report(recovery: RecoveryReport): void;
+  log?: Logger;
+}
+
+interface DocRecord<E> {
+  entry: E;
+  /** insertion number: orders entries across hash shards after a reopen */
+  seq: number;
+  shard: number;
+}
+
+/** A shard's documents as one load of it saw them (see #peek). */
+interface Resident<T> {
+  generation: number;
+  docs: Map<string, T>;
+}
+
+class Shard<T> {
+  /** the documents, while the shard is in memory */
+  docs: Map<string, T> | undefined;
+  /** bumped on every load: tells a stale copy of `docs` from the current one */
+  generation = 0;
+  loading: Promise<Map<string, T>> | undefined;
+  /** changes made while the documents were not in memory (null = deleted), replayed in order on load */
+  pendingOps: Array<[string, T | null]> = [];
+  pendingLatest = new Map<string, T | null>();
+  /** raw documents that failed validation: left out, but written back so nothing is thrown away */
+  skipped: unknown[] = [];
+  skipsReported = false;
+  /** documents memory places in this shard (including pending changes) */
+  count = 0;
+  rev = 0;
+  dirty = false;
+  writing = false;
+
+  constructor(
+    readonly index: number,
+    readonly file: DurableFile<ShardDocument>,
+    readonly entriesFile: DurableFile<EntriesDocument>,
+  ) {}
+
+  /** Applies a change to the documents, or queues it until they are loaded. */
+  apply(id: string, doc: T | null): void {
+    if (!this.docs) {
+      this.pendingOps.push([id, doc]);
+      this.pendingLatest.set(id, doc);
+      return;
+    }
+    applyOp(this, this.docs, id, doc);
+  }
+}
+
+function applyOp<T>(shard: Shard<T>, docs: Map<string, T>, id: string, doc: T | null): void {
+  // Map semantics, as in the records map: a replaced document keeps its place, a deleted and re-added one goes last.
+  if (doc) docs.set(id, doc);
+  else docs.delete(id);
+  if (shard.skipped.length) shard.skipped = shard.skipped.filter((raw) => (raw as { id?: unknown } | null)?.id !== id);
+}
+
+export class FileCollection<T extends { id: string }, E> implements Collection<T, E> {
+  readonly #dir: string;
+  readonly #spec: CollectionSpec<T, E>;
+  readonly #options: FileCollectionOptions<T, E>;
+  readonly #names: ShardNames;
+  readonly #log: Logger | undefined;
+  readonly #records = new Map<string, DocRecord<E>>();
+  readonly #shards = new Map<number, Shard<T>>();
+  /** loaded shards, least recently used first */
+  readonly #cache = new Map<number, Shard<T>>();
+  readonly #listeners = new Set<(change: CollectionChange<E>) => void>();
+  #lastSeq = 0;
+  /** append placement: the segment new documents go to */
+  #newest: Shard<T> | undefined;
+
+  readonly #dirty = new Set<Shard<T>>();
+  #waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  #timer: NodeJS.Immediate | undefined;
+  #inFlight: Promise<void> | undefined;
+  #closed = false;
+
+  private constructor(options: FileCollectionOptions<T, E>) {
+    this.#options = options;
+    this.#dir = options.dir;
+    this.#spec = options.spec;
+    this.#names = shardNames(options.spec.placement);
+    this.#log = options.log;
+  }
+
+  /** Opens the collection folder: reads every entries file (not the shards) and repairs what it must. */
+  static async open<T extends { id: string }, E>(options: FileCollectionOptions<T, E>): Promise<FileCollection<T, E>> {
+    const collection = new FileCollection(options);
+    await collection.#open();
+    return collection;
+  }
+
+  get name(): string {
+    return this.#spec.name;
+  }
+
+  get size(): number {
+    return this.#records.size;
+  }
+
+  has(id: string): boolean {
+    return this.#records.has(id);
+  }
+
+  entry(id: string): E | undefined {
+    return this.#records.get(id)?.entry;
+  }
+
+  *entries(): IterableIterator<[string, E]> {
+    for (const [id, record] of this.#records) yield [id, record.entry];
+  }
+
+  async get(id: string): Promise<T | undefined> {
+    this.#checkOpen();
+    let resident: Map<Shard<T>, Resident<T>> | undefined;
+    for (;;) {
+      const found = this.#peek(id, resident);
+      if (!(found instanceof Shard)) return found === undefined ? undefined : structuredClone(found);
+      resident = new Map([[found, await this.#resident(found)]]);
+    }
+  }
+
+  async getMany(ids: readonly string[]): Promise<T[]> {
+    this.#checkOpen();
+    const toLoad = new Set<Shard<T>>();
+    for (const id of ids) {
+      const found = this.#peek(id);
+      if (found instanceof Shard) toLoad.add(found);
+    }
+    const resident = new Map<Shard<T>, Resident<T>>();
+    await forEachLimit([...toLoad], this.#options.ioConcurrency, async (shard) => void resident.set(shard, await this.#resident(shard)));
+    const docs: T[] = [];
+    for (const id of ids) {
+      const found = this.#peek(id, resident);
+      // a shard that changed hands while the others loaded: look it up on its own
+      const doc = found instanceof Shard ? await this.get(id) : found === undefined ? undefined : structuredClone(found);
+      if (doc !== undefined) docs.push(doc);
+    }
+    return docs;
+  }
+
+  async put(doc: T): Promise<void> {
+    this.#checkOpen();
+    this.#applyPut(this.#prepare(doc));
+    await this.#nextBatch();
+  }
+
+  async putMany(docs: readonly T[]): Promise<void> {
+    this.#checkOpen();
+    if (docs.length === 0) return;
+    // all or nothing: every document is checked and projected before the first one is applied
+    const prepared = docs.map((doc) => this.#prepare(doc));
+    for (const item of prepared) this.#applyPut(item);
+    await this.#nextBatch();
+  }
+
+  async update(id: string, fn: (doc: T) => T): Promise<T | undefined> {
+    this.#checkOpen();
+    checkId(id, this.name);
+    let resident: Map<Shard<T>, Resident<T>> | undefined;
+    for (;;) {
+      const found = this.#peek(id, resident);
+      if (found instanceof Shard) {
+        resident = new Map([[found, await this.#resident(found)]]);
+        this.#checkOpen();
+        continue;
+      }
+      if (found === undefined) return undefined;
+      // From reading the current document to applying the new one nothing awaits, so no other write can
+      // slip in between and be lost.
+      const next = fn(structuredClone(found));
+      if (next?.id !== id) throw new DesklineError('STORE_ID_CHANGED', `update of '${id}' in ${this.name} changed its id to '${next?.id}'`);
+      const prepared = this.#prepare(next);
+      this.#applyPut(prepared);
+      await this.#nextBatch();
+      return structuredClone(prepared.doc);
+    }
+  }
+
+  async delete(id: string): Promise<boolean> {
+    this.#checkOpen();
+    checkId(id, this.name);
+    const record = this.#records.get(id);
+    if (!record) return false;
+    const shard = this.#shardAt(record.shard);
+    this.#records.delete(id);
+    shard.count--;
+    shard.apply(id, null);
+    this.#markDirty(shard);
+    this.#emit({ type: 'delete', id, previous: record.entry });
+    await this.#nextBatch();
+    return true;
+  }
+
+  onChange(listener: (change: CollectionChange<E>) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Writes what is pending (one last attempt for shards a failed batch left dirty), then refuses further use. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (;;) {
+      if (this.#timer) {
+        clearImmediate(this.#timer);
+        this.#timer = undefined;
+      }
+      if (this.#inFlight) {
+        await this.#inFlight;
+        continue;
+      }
+      if (this.#waiters.length === 0 && this.#dirty.size === 0) return;
+      const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+      this.#startBatch();
+      await done;
+    }
+  }
+
+  // ---- reads -------------------------------------------------------------------------------------
+
+  /**
+   * The current document, read synchronously: from the pending changes, the loaded shard, or `resident`
+   * (a load of the shard that is still current even if the cache has dropped it since). Returns the shard
+   * when it must be loaded first.
+   */
+  #peek(id: string, resident?: Map<Shard<T>, Resident<T>>): T | undefined | Shard<T> {
+    const record = typeof id === 'string' ? this.#records.get(id) : undefined;
+    if (!record) return undefined;
+    const shard = this.#shardAt(record.shard);
+    const pending = shard.pendingLatest.get(id);
+    if (pending !== undefined) return pending ?? undefined;
+    if (shard.docs) {
+      this.#touch(shard);
+      return shard.docs.get(id);
+    }
+    // Dropped from the cache after this load: it was clean then, and later changes are in pendingLatest.
+    const loaded = resident?.get(shard);
+    if (loaded && loaded.generation === shard.generation) return loaded.docs.get(id);
+    return shard;
+  }
+
+  async #resident(shard: Shard<T>): Promise<Resident<T>> {
+    const docs = await this.#load(shard);
+    return { generation: shard.generation, docs };
+  }
+
+  #load(shard: Shard<T>): Promise<Map<string, T>> {
+    if (shard.docs) {
+      this.#touch(shard);
+      return Promise.resolve(shard.docs);
+    }
+    shard.loading ??= this.#loadFromDisk(shard).finally(() => {
+      shard.loading = undefined;
+    });
+    return shard.loading;
+  }
+
+  async #loadFromDisk(shard: Shard<T>): Promise<Map<string, T>> {
+    const { docs, skipped, recovered } = await this.#readShard(shard);
+    shard.skipped = skipped;
+    for (const [id, doc] of shard.pendingOps) applyOp(shard, docs, id, doc);
+    shard.pendingOps = [];
+    shard.pendingLatest.clear();
+    shard.docs = docs;
+    shard.generation++;
+    this.#reconcile(shard, docs, recovered);
+    this.#cache.set(shard.index, shard);
+    this.#evict();
+    return docs;
+  }
+
+  /** Reads a shard file (restoring it from its backup if need be) and sorts out documents that fail validation. */
+  async #readShard(shard: Shard<T>): Promise<{ docs: Map<string, T>; seqs: Map<string, number>; skipped: unknown[]; recovered: boolean }> {
+    const { data, recovery } = await shard.file.readWithRecovery();
+    if (recovery) this.#report(recovery);
+    const docs = new Map<string, T>();
+    const seqs = new Map<string, number>();
+    const skipped: unknown[] = [];
+    const problems: string[] = [];
+    const raws = data?.docs ?? [];
+    for (let i = 0; i < raws.length; i++) {
+      const raw = raws[i];
+      const id = (raw as { id?: unknown } | null)?.id;
+      const problem =
+        typeof id !== 'string' || id.length === 0
+          ? 'a document without an id'
+          : docs.has(id)
+            ? `a second document with id '${id}'`
+            : this.#spec.isValid && !this.#spec.isValid(raw)
+              ? `document '${id}' failed validation`
+              : undefined;
+      if (problem === undefined) {
+        docs.set(id as string, raw as T);
+        const seq = data?.seqs?.[i];
+        if (typeof seq === 'number' && seq > 0) seqs.set(id as string, seq);
+      } else {
+        skipped.push(raw);
+        problems.push(problem);
+      }
+    }
+    if (problems.length && !shard.skipsReported) {
+      shard.skipsReported = true;
+      for (const problem of problems) this.#report({ file: shard.file.path, problem, action: 'skipped-document' });
+    }
+    if (data) shard.rev = Math.max(shard.rev, data.rev);
+    return { docs, seqs, skipped, recovered: recovery !== undefined };
+  }
+
+  /**
+   * After a lazy load: the documents should be exactly those memory places in this shard. They differ only
+   * when the shard changed under its entries (restored from its backup, bit rot caught by the parse, a
+   * document that no longer validates); then memory follows the disk and listeners hear of it.
+   */
+  #reconcile(shard: Shard<T>, docs: Map<string, T>, recovered: boolean): void {
+    if (!recovered && docs.size === shard.count) {
+      let consistent = true;
+      for (const id of docs.keys()) {
+        if (this.#records.get(id)?.shard !== shard.index) {
+          consistent = false;
+          break;
+        }
+      }
+      if (consistent) return;
+    }
+    let changed = 0;
+    for (const [id, doc] of docs) {
+      const record = this.#records.get(id);
+      if (record && record.shard !== shard.index) {
+        docs.delete(id); // memory has a newer copy in another segment
+        changed++;
+        continue;
+      }
+      const entry = this.#spec.entryOf(doc);
+      const previous = record?.entry;
+      if (!record) {
+        this.#records.set(id, { entry, seq: ++this.#lastSeq, shard: shard.index });
+        shard.count++;
+      } else if (recovered) {
+        record.entry = entry;
+      } else continue;
+      changed++;
+      this.#emit({ type: 'put', id, entry, previous });
+    }
+    if (docs.size !== shard.count) {
+      for (const [id, record] of this.#records) {
+        if (record.shard !== shard.index || docs.has(id)) continue;
+        this.#records.delete(id);
+        shard.count--;
+        changed++;
+        this.#emit({ type: 'delete', id, previous: record.entry });
+      }
+    }
+    if (changed === 0) return;
+    this.#log?.warn({ collection: this.name, file: shard.file.path, changed }, 'store: shard content differed from its entries; memory follows the file');
+    this.#markDirty(shard);
+    this.#schedule();
+  }
+
+  // ---- writes ------------------------------------------------------------------------------------
+
+  #prepare(doc: T): { doc: T; entry: E } {
+    checkDocument(doc, this.name);
+    const copy = structuredClone(doc);
+    return { doc: copy, entry: this.#spec.entryOf(copy) };
+  }
+
+  #applyPut({ doc, entry }: { doc: T; entry: E }): void {
+    const id = doc.id;
+    const record = this.#records.get(id);
+    const previous = record?.entry;
+    let shard: Shard<T>;
+    if (record) {
+      record.entry = entry;
+      shard = this.#shardAt(record.shard);
+    } else {
+      shard = this.#shardForNew(id);
+      this.#records.set(id, { entry, seq: ++this.#lastSeq, shard: shard.index });
+      shard.count++;
+    }
+    shard.apply(id, doc);
+    this.#markDirty(shard);
+    this.#emit({ type: 'put', id, entry, previous });
+  }
+
+  #shardForNew(id: string): Shard<T> {
+    const placement = this.#spec.placement;
+    if (placement.kind === 'hash') return this.#shardAt(fnv1a32(id) % placement.shards);
+    if (!this.#newest || this.#newest.count >= placement.segmentSize) {
+      // a new segment file: known to be empty, nothing to read
+      const segment = this.#shardAt((this.#newest?.index ?? 0) + 1);
+      segment.docs = new Map();
+      this.#cache.set(segment.index, segment);
+      this.#newest = segment;
+      this.#evict();
+    }
+    return this.#newest;
+  }
+
+  #markDirty(shard: Shard<T>): void {
+    shard.dirty = true;
+    this.#dirty.add(shard);
+  }
+
+  #nextBatch(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  /** Everything changed in this tick goes into one batch (setImmediate runs after the tick's I/O callbacks). */
+  #schedule(): void {
+    if (this.#timer || this.#inFlight) return;
+    this.#timer = setImmediate(() => {
+      this.#timer = undefined;
+      this.#startBatch();
+    });
+  }
+
+  #startBatch(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    this.#inFlight = this.#writeBatch()
+      .then(
+        () => waiters.forEach((w) => w.resolve()),
+        (error: unknown) => waiters.forEach((w) => w.reject(error)),
+      )
+      .finally(() => {
+        this.#inFlight = undefined;
+        this.#evict();
+        if (this.#waiters.length) this.#schedule();
+      });
+  }
+
+  async #writeBatch(): Promise<void> {
+    const shards = [...this.#dirty];
+    if (shards.length === 0) return;
+    this.#dirty.clear();
+    for (const shard of shards) {
+      shard.dirty = false;
+      shard.writing = true;
+    }
+    const failures: Array<{ shard: Shard<T>; error: unknown }> = [];
+    try {
+      await forEachLimit(shards, this.#options.ioConcurrency, async (shard) => {
+        try {
+          await this.#writeShard(shard);
+        } catch (error) {
+          failures.push({ shard, error });
+        }
+      });
+      // One directory fsync makes every rename of the batch durable; only after it may the batch resolve.
+      if (failures.length === 0) {
+        try {
+          await syncDirectory(this.#dir);
+        } catch (error) {
+          for (const shard of shards) failures.push({ shard, error });
+        }
+      }
+    } finally {
+      for (const shard of shards) shard.writing = false;
+    }
+    if (failures.length === 0) {
+      this.#options.counters.flushes++;
+      return;
+    }
+    // The memory state stays; the shards are written again with the next batch.
+    for (const { shard } of failures) this.#markDirty(shard);
+    const first = failures[0];
+    const files = failures.map(({ shard }) => shard.file.path);
+    this.#log?.error({ collection: this.name, files, err: first.error }, 'store: write failed');
+    throw new DesklineError('STORE_WRITE_FAILED', `${this.name}: could not write ${files.join(', ')}: ${errorMessage(first.error)}`, {
+      cause: first.error,
+      details: { collection: this.name, files },
+    });
+  }
+
+  /** Writes one shard file, then its entries file, both from the same synchronous snapshot of memory. */
+  async #writeShard(shard: Shard<T>): Promise<void> {
+    const docs = await this.#load(shard);
+    const rev = ++shard.rev;
+    const columns: EntryColumns<E> = { ids: [], seqs: [], entries: [] };
+    for (const [id, doc] of docs) {
+      const record = this.#records.get(id);
+      columns.ids.push(id);
+      columns.seqs.push(record?.seq ?? ++this.#lastSeq);
+      columns.entries.push(record ? record.entry : this.#spec.entryOf(doc));
+    }
+    const docList = shard.skipped.length ? [...docs.values(), ...shard.skipped] : [...docs.values()];
+    // seqs[i] is the insertion number of docs[i] (0 for kept invalid documents), so rebuilt entries keep the order
+    const seqs = shard.skipped.length ? [...columns.seqs, ...shard.skipped.map(() => 0)] : columns.seqs;
+    const shardText = `{"format":${STORE_FORMAT},"rev":${rev},"seqs":${JSON.stringify(seqs)},"docs":${JSON.stringify(docList)}}`;
+    const columnsText = entryColumnsText(columns);
+    // Crash after this rename and before the next: the entries file still names the old shard file and is
+    // rebuilt on open. Crash before it: the old shard and entries stay, the batch was never acknowledged.
+    const written = await shard.file.writeText(shardText);
+    await shard.entriesFile.writeText(this.#entriesText(rev, written, columnsText));
+  }
+
+  #entriesText(rev: number, shard: FileStamp, columnsText: string): string {
+    const stamp: FileStamp = { ino: shard.ino, size: shard.size, mtimeMs: shard.mtimeMs };
+    return `{"format":${STORE_FORMAT},"rev":${rev},"entriesVersion":${this.#spec.entriesVersion ?? 0},"shard":${JSON.stringify(stamp)},${columnsText}}`;
+  }
+
+  // ---- cache -------------------------------------------------------------------------------------
+
+  #touch(shard: Shard<T>): void {
+    this.#cache.delete(shard.index);
+    this.#cache.set(shard.index, shard);
+  }
+
+  #pinned(shard: Shard<T>): boolean {
+    return shard.dirty || shard.writing || shard.loading !== undefined || shard.pendingOps.length > 0 || shard === this.#newest;
+  }
+
+  #evict(): void {
+    while (this.#cache.size > this.#options.cacheShards) {
+      let victim: Shard<T> | undefined;
+      for (const shard of this.#cache.values()) {
+        if (!this.#pinned(shard)) {
+          victim = shard;
+          break;
+        }
+      }
+      if (!victim) return;
+      victim.docs = undefined;
+      victim.skipped = [];
+      this.#cache.delete(victim.index);
+    }
+  }
+
+  // ---- open --------------------------------------------------------------------------------------
+
+  async #open(): Promise<void> {
+    await this.#checkMeta();
+    const names = await readdir(this.#dir);
+    // Unfinished writes of a crashed process: never acknowledged, and the files they would have replaced are intact.
+    await Promise.all(names.filter(isTempFile).map((name) => unlink(join(this.#dir, name)).catch(ignoreMissing)));
+    const present = new Set(names);
+    const indices = new Set<number>();
+    for (const name of names) {
+      const index = this.#names.indexOf(name);
+      if (index === undefined) continue;
+      const placement = this.#spec.placement;
+      if (placement.kind === 'hash' ? index >= placement.shards : index < 1) {
+        this.#log?.warn({ collection: this.name, file: name }, 'store: file outside the placement ignored');
+        continue;
+      }
+      indices.add(index);
+    }
+    const opened: OpenedShard<T, E>[] = [];
+    await forEachLimit([...indices], OPEN_CONCURRENCY, async (index) => void opened.push(await this.#openShard(index, present)));
+    opened.sort((a, b) => a.shard.index - b.shard.index);
+
+    for (const { columns } of opened) for (const seq of columns.seqs) if (seq > this.#lastSeq) this.#lastSeq = seq;
+    // Documents of rebuilt shards that had no insertion number are numbered after all others.
+    for (const { columns } of opened) columns.seqs.forEach((seq, i) => Number.isNaN(seq) && (columns.seqs[i] = ++this.#lastSeq));
+    this.#buildRecords(opened);
+
+    const rebuilt = opened.filter((o) => o.rebuild !== undefined);
+    await forEachLimit(rebuilt, this.#options.ioConcurrency, async ({ shard, columns, rebuild }) => {
+      const stamp = await statStamp(shard.file.path);
+      if (stamp) await shard.entriesFile.writeText(this.#entriesText(shard.rev, stamp, entryColumnsText(columns)));
+      this.#report({ file: shard.entriesFile.path, problem: rebuild as string, action: 'rebuilt-entries' });
+    });
+    if (rebuilt.length) await syncDirectory(this.#dir);
+    if (this.#spec.placement.kind === 'append' && opened.length) this.#newest = opened[opened.length - 1].shard;
+  }
+
+  /** The entries of one shard: from its entries file when that still matches the shard file, else rebuilt from the shard. */
+  async #openShard(index: number, present: Set<string>): Promise<OpenedShard<T, E>> {
+    const shard = this.#shardAt(index);
+    const none: EntryColumns<E> = { ids: [], seqs: [], entries: [] };
+    const [stamp, entries] = await Promise.all([statStamp(shard.file.path), readJson(shard.entriesFile.path, ENTRIES_CHECK)]);
+    const version = this.#spec.entriesVersion ?? 0;
+    if (stamp && entries.kind === 'ok' && entries.data.entriesVersion === version && stampMatches(entries.data.shard, stamp)) {
+      shard.rev = entries.data.rev;
+      return { shard, columns: entries.data as EntriesDocument<E> };
+    }
+    const backupPresent = present.has(`${this.#names.shardFile(index)}.bak`);
+    if (!stamp && !backupPresent) {
+      if (entries.kind === 'missing') return { shard, columns: none };
+      // The shard is gone (the store never removes one): what its entries file listed is lost.
+      const listed = entries.kind === 'ok' ? `its entries file listed ${entries.data.ids.length} documents` : 'its entries file is damaged too';
+      this.#report({ file: shard.file.path, problem: `shard file missing; ${listed}`, action: 'started-empty' });
+      await moveAside(shard.entriesFile.path);
+      return { shard, columns: none };
+    }
+    const why =
+      entries.kind === 'missing'
+        ? 'entries file missing'
+        : entries.kind === 'damaged'
+          ? entries.problem
+          : entries.data.entriesVersion !== version
+            ? `entries computed by entryOf version ${entries.data.entriesVersion}, now ${version}`
+            : 'stale: the shard file changed after its entries were written';
+    const { docs, seqs, skipped } = await this.#readShard(shard);
+    if (!(await statStamp(shard.file.path))) {
+      // Neither the shard nor its backup was readable (reported): start it as an empty file again.
+      shard.rev++;
+      await shard.file.writeText(`{"format":${STORE_FORMAT},"rev":${shard.rev},"docs":[]}`);
+    }
+    shard.docs = docs;
+    shard.skipped = skipped;
+    shard.generation++;
+    this.#cache.set(index, shard);
+    this.#evict();
+    // insertion numbers come from the shard file; documents without one are numbered after all others
+    const columns: EntryColumns<E> = { ids: [...docs.keys()], seqs: [], entries: [] };
+    for (const [id, doc] of docs) {
+      columns.seqs.push(seqs.get(id) ?? Number.NaN);
+      columns.entries.push(this.#spec.entryOf(doc));
+    }
+    return { shard, columns, rebuild: why };
+  }
+
+  /** Fills the records in insertion order: append segments in file order, hash shards merged by insertion number. */
+  #buildRecords(opened: OpenedShard<T, E>[]): void {
+    const records = this.#records;
+    let duplicates = false;
+    // the hot loop of a cold open: one Map.set per document
+    const add = (id: string, entry: E, seq: number, shard: Shard<T>) => {
+      const size = records.size;
+      const record = { entry, seq, shard: shard.index };
+      records.set(id, record);
+      if (records.size > size) {
+        shard.count++;
+        return;
+      }
+      // Only after damage: the same id in two shards. The later one wins (moved to its place in the order);
+      // the other copy is dropped from its shard when that shard is next loaded (#reconcile).
+      duplicates = true;
+      records.delete(id);
+      records.set(id, record);
+    };
+    if (this.#spec.placement.kind === 'append') {
+      for (const { shard, columns } of opened) for (let i = 0; i < columns.ids.length; i++) add(columns.ids[i], columns.entries[i], columns.seqs[i], shard);
+    } else {
+      const { slots, positions } = insertionOrder(opened.map((o) => o.columns.seqs));
+      for (let k = 0; k < slots.length; k++) {
+        const { shard, columns } = opened[slots[k]];
+        const i = positions[k];
+        add(columns.ids[i], columns.entries[i], columns.seqs[i], shard);
+      }
+    }
+    if (!duplicates) return;
+    for (const { shard } of opened) shard.count = 0;
+    for (const record of records.values()) this.#shardAt(record.shard).count++;
+  }
+
+  /** collection.json: the placement the files were written with. Another hash shard count would misplace every id. */
+  async #checkMeta(): Promise<void> {
+    const file = new DurableFile<CollectionMeta>(join(this.#dir, META_FILE), {
+      is: isCollectionMeta,
+      shape: 'a collection description',
+      onRecovery: (recovery) => this.#report(recovery),
+      onWrite: (written) => this.#count(written),
+    });
+    const meta = await file.read();
+    const placement = this.#spec.placement;
+    if (meta) {
+      const was = meta.placement;
+      if (was.kind !== placement.kind || (was.kind === 'hash' && placement.kind === 'hash' && was.shards !== placement.shards)) {
+        throw new DesklineError(
+          'STORE_PLACEMENT_CHANGED',
+          `collection ${this.name} was written with placement ${JSON.stringify(was)}, not ${JSON.stringify(placement)}`,
+        );
+      }
+      // a new segment size only changes when the next segment starts
+      if (was.kind === 'append' && placement.kind === 'append' && was.segmentSize === placement.segmentSize) return;
+      if (was.kind === 'hash') return;
+    }
+    await file.write({ format: STORE_FORMAT, name: this.name, placement });
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------------
+
+  #shardAt(index: number): Shard<T> {
+    let shard = this.#shards.get(index);
+    if (!shard) {
+      const counting = { syncDirectory: false, onWrite: (written: WrittenFile) => this.#count(written) };
+      shard = new Shard<T>(
+        index,
+        new DurableFile<ShardDocument>(join(this.#dir, this.#names.shardFile(index)), { is: isShardDocument, shape: 'a shard document', ...counting }),
+        // entries can be rebuilt from the shard: no backup copy
+        new DurableFile<EntriesDocument>(join(this.#dir, this.#names.entriesFile(index)), {
+          ...ENTRIES_CHECK,
+          keepBackup: false,
+          ...counting,
+        }),
+      );
+      this.#shards.set(index, shard);
+    }
+    return shard;
+  }
+
+  #count(written: WrittenFile): void {
+    this.#options.counters.bytesWritten += written.bytes;
+    this.#options.counters.filesWritten++;
+  }
+
+  #report(recovery: FileRecovery | Omit<RecoveryReport, 'collection'>): void {
+    this.#options.report({ collection: this.name, ...recovery });
+  }
+
+  #emit(change: CollectionChange<E>): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new DesklineError('STORE_CLOSED', `collection ${this.name} is closed`);
+  }
+}
+
+/** entries files read at once on open: enough to keep the main thread parsing while the thread pool reads */
+const OPEN_CONCURRENCY = 32;
+
+const ENTRIES_CHECK = { is: isEntriesDocument, shape: 'an entries document' };
+
+interface OpenedShard<T, E> {
+  shard: Shard<T>;
+  columns: EntryColumns<E>;
+  /** why the entries were rebuilt from the shard */
+  rebuild?: string;
+}
+
+function ignoreMissing(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+}
+
+/** Runs fn over items with at most `limit` running at once; rejects with the first error after all have settled. */
+async function forEachLimit<I>(items: readonly I[], limit: number, fn: (item: I) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
+}

@@ -1,0 +1,110 @@
+import { DesklineError } from '../core/errors.js';
+import type { Collection, CollectionChange, CollectionSpec, RecoveryReport, Store, StoreStats } from './types.js';
+
+/** A collection that lives only in memory: for tools and tests that need no durability. Same contract, nothing on disk. */
+export class MemoryCollection<T extends { id: string }, E> implements Collection<T, E> {
+  readonly #docs = new Map<string, T>();
+  readonly #entries = new Map<string, E>();
+  readonly #listeners = new Set<(change: CollectionChange<E>) => void>();
+
+  constructor(private readonly spec: CollectionSpec<T, E>) {}
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get size(): number {
+    return this.#docs.size;
+  }
+
+  has(id: string): boolean {
+    return this.#docs.has(id);
+  }
+
+  entry(id: string): E | undefined {
+    return this.#entries.get(id);
+  }
+
+  entries(): IterableIterator<[string, E]> {
+    return this.#entries.entries();
+  }
+
+  async get(id: string): Promise<T | undefined> {
+    const doc = this.#docs.get(id);
+    return doc === undefined ? undefined : structuredClone(doc);
+  }
+
+  async getMany(ids: readonly string[]): Promise<T[]> {
+    return ids.flatMap((id) => {
+      const doc = this.#docs.get(id);
+      return doc === undefined ? [] : [structuredClone(doc)];
+    });
+  }
+
+  async put(doc: T): Promise<void> {
+    this.apply(doc);
+  }
+
+  async putMany(docs: readonly T[]): Promise<void> {
+    for (const doc of docs) this.apply(doc);
+  }
+
+  async update(id: string, fn: (doc: T) => T): Promise<T | undefined> {
+    const current = this.#docs.get(id);
+    if (current === undefined) return undefined;
+    const next = fn(structuredClone(current));
+    if (next.id !== id) throw new DesklineError('STORE_ID_CHANGED', `update of '${id}' in ${this.name} changed its id to '${next.id}'`);
+    this.apply(next);
+    return structuredClone(next);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const previous = this.#entries.get(id);
+    if (previous === undefined) return false;
+    this.#docs.delete(id);
+    this.#entries.delete(id);
+    this.emit({ type: 'delete', id, previous });
+    return true;
+  }
+
+  onChange(listener: (change: CollectionChange<E>) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  private apply(doc: T): void {
+    const copy = structuredClone(doc);
+    const entry = this.spec.entryOf(copy);
+    const previous = this.#entries.get(doc.id);
+    this.#docs.set(doc.id, copy);
+    this.#entries.set(doc.id, entry);
+    this.emit({ type: 'put', id: doc.id, entry, previous });
+  }
+
+  private emit(change: CollectionChange<E>): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+}
+
+export class MemoryStore implements Store {
+  readonly #collections = new Map<string, MemoryCollection<never, unknown>>();
+
+  async collection<T extends { id: string }, E>(spec: CollectionSpec<T, E>): Promise<Collection<T, E>> {
+    let collection = this.#collections.get(spec.name) as unknown as MemoryCollection<T, E> | undefined;
+    if (!collection) {
+      collection = new MemoryCollection(spec);
+      this.#collections.set(spec.name, collection as unknown as MemoryCollection<never, unknown>);
+    }
+    return collection;
+  }
+
+  recoveries(): readonly RecoveryReport[] {
+    return [];
+  }
+
+  stats(): StoreStats {
+    return { bytesWritten: 0, filesWritten: 0, flushes: 0 };
+  }
+
+  async close(): Promise<void> {}
+}

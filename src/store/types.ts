@@ -1,0 +1,100 @@
+/**
+ * The local store's contract. Repositories (contacts, history, recordings) are written against
+ * `Collection`; only src/store knows the documents live in lowdb files.
+ *
+ * Layout on disk (the file store): <data>/store/<collection>/ holds shard files, each a lowdb JSON
+ * document written atomically (temp file, fsync, rename, directory fsync) with the previous good copy
+ * kept as a backup, and beside each shard the compact entries of its documents, so a cold start reads
+ * the entries (kilobytes per shard) and not the documents.
+ */
+
+/** Where a document's shard is. */
+export type Placement =
+  /** by a hash of the id over a fixed number of shards (contacts, recordings): any document may change */
+  | { kind: 'hash'; shards: number }
+  /** in insertion order, `segmentSize` documents per segment (history): an append rewrites only the newest segment */
+  | { kind: 'append'; segmentSize: number };
+
+export interface CollectionSpec<T extends { id: string }, E> {
+  /** Folder name under the store directory: [a-z0-9-]+. */
+  name: string;
+  placement: Placement;
+  /**
+   * The compact projection kept in memory for every document (and persisted beside its shard):
+   * what lookups, lists and search need without reading the document. MUST be JSON-serialisable
+   * and MUST be a pure function of the document.
+   */
+  entryOf(doc: T): E;
+  /**
+   * Bump when `entryOf` changes what it returns: entries persisted by another version are then rebuilt
+   * from the documents when the collection opens (default 0).
+   */
+  entriesVersion?: number;
+  /** Checks a document read from disk; a document that fails is skipped and reported, never loaded. */
+  isValid?(doc: unknown): doc is T;
+}
+
+/** One thing the store repaired when it opened, so the runtime can report it (log, bus, cloud). */
+export interface RecoveryReport {
+  collection: string;
+  /** path of the damaged file */
+  file: string;
+  /** what was wrong, in words ('unexpected end of JSON input', 'not a shard document') */
+  problem: string;
+  /**
+   * restored-backup: the shard came back from its last good copy (changes after that copy are lost);
+   * started-empty: neither the shard nor its backup was readable, the shard starts empty;
+   * rebuilt-entries: the entries file was missing, stale or damaged and was rebuilt from the shard (nothing lost);
+   * skipped-document: a document failed `isValid` and was left out.
+   */
+  action: 'restored-backup' | 'started-empty' | 'rebuilt-entries' | 'skipped-document';
+}
+
+export type CollectionChange<E> =
+  | { type: 'put'; id: string; entry: E; previous: E | undefined }
+  | { type: 'delete'; id: string; previous: E };
+
+/**
+ * A durable set of documents keyed by `id`.
+ * - Entries of all documents MUST be in memory after open; whole documents are read on demand.
+ * - A write (put/update/delete) is applied to memory at once (visible to `entry`/`get` immediately) and its
+ *   promise MUST resolve only after the shard holding it is durable on disk; writes made in the same tick are
+ *   coalesced into one write per shard.
+ * - A failed write rejects every promise of its batch; the memory state stays (it is retried with the next write).
+ * - `entries()` iterates in insertion order (for append placement: oldest first).
+ */
+export interface Collection<T extends { id: string }, E> {
+  readonly name: string;
+  readonly size: number;
+  has(id: string): boolean;
+  entry(id: string): E | undefined;
+  entries(): IterableIterator<[string, E]>;
+  get(id: string): Promise<T | undefined>;
+  /** The documents that exist, in the order of `ids`. */
+  getMany(ids: readonly string[]): Promise<T[]>;
+  put(doc: T): Promise<void>;
+  putMany(docs: readonly T[]): Promise<void>;
+  /** Replace a document with fn(current); resolves to the new document, or undefined when there is none. */
+  update(id: string, fn: (doc: T) => T): Promise<T | undefined>;
+  delete(id: string): Promise<boolean>;
+  /** Called synchronously for every change as it is applied to memory; returns an unsubscribe function. */
+  onChange(listener: (change: CollectionChange<E>) => void): () => void;
+}
+
+export interface StoreStats {
+  /** bytes handed to the file system (documents, entries and backups' renames count 0) */
+  bytesWritten: number;
+  filesWritten: number;
+  /** coalesced batches written */
+  flushes: number;
+}
+
+export interface Store {
+  /** Opens (loading entries, recovering damaged files) or returns the already open collection of that name. */
+  collection<T extends { id: string }, E>(spec: CollectionSpec<T, E>): Promise<Collection<T, E>>;
+  /** What was repaired while opening collections so far. */
+  recoveries(): readonly RecoveryReport[];
+  stats(): StoreStats;
+  /** Waits for pending writes, then closes. */
+  close(): Promise<void>;
+}

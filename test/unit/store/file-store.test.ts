@@ -1,0 +1,298 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { FileStore, type FileStoreOptions } from '../../../src/store/file-store.js';
+import { fnv1a32 } from '../../../src/store/shard-files.js';
+import type { Store } from '../../../src/store/types.js';
+import { makeTempDir, stopAllPeers } from '../../support/process.js';
+import { garbleKeepingStamp } from './damage.js';
+import { contact, contactSpec, describeStoreContract, type Contact } from './store-contract.js';
+
+const opened: Store[] = [];
+
+/** A FileStore on `dir`, closed after the test. */
+function fileStore(dir: string, options: Partial<FileStoreOptions> = {}): FileStore {
+  const store = new FileStore({ dir, ...options });
+  opened.push(store);
+  return store;
+}
+
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((store) => store.close()));
+});
+
+afterAll(async () => {
+  await stopAllPeers(); // removes the temp dirs
+});
+
+describeStoreContract('FileStore', async () => {
+  const dir = await makeTempDir('store');
+  let current = fileStore(dir, { cacheShards: 2 });
+  return {
+    store: current,
+    reopen: async () => {
+      await current.close();
+      current = fileStore(dir, { cacheShards: 2 });
+      return current;
+    },
+  };
+});
+
+const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+const hashShardFile = (id: string, shards: number) => `${String(fnv1a32(id) % shards).padStart(6, '0')}.json`;
+const docsIn = (path: string) => (readJson(path) as { docs: Contact[] }).docs;
+
+describe('FileStore', () => {
+  it('resolves a write only once the file on disk holds it', async () => {
+    const dir = await makeTempDir('store');
+    const contacts = await fileStore(dir).collection(contactSpec('contacts', { kind: 'hash', shards: 8 }));
+    const shardPath = join(dir, 'contacts', hashShardFile('ada', 8));
+    const written = contacts.put(contact('ada', 'Ada'));
+    expect(existsSync(shardPath)).toBe(false);
+    await written;
+    expect(docsIn(shardPath)).toEqual([contact('ada', 'Ada')]);
+    const entries = readJson(shardPath.replace('.json', '.entries.json'));
+    expect(entries).toMatchObject({ format: 1, ids: ['ada'], entries: [{ name: 'Ada', number: '+49 30 ada' }] });
+    expect(entries.shard).toMatchObject({ ino: statSync(shardPath).ino, size: statSync(shardPath).size });
+
+    await contacts.update('ada', (doc) => ({ ...doc, name: 'Ada L.' }));
+    expect(docsIn(shardPath)[0].name).toBe('Ada L.');
+    expect(docsIn(`${shardPath}.bak`)[0].name).toBe('Ada'); // the previous good copy
+    await contacts.delete('ada');
+    expect(docsIn(shardPath)).toEqual([]);
+  });
+
+  it('coalesces the writes of one tick into one write per shard', async () => {
+    const dir = await makeTempDir('store');
+    const store = fileStore(dir);
+    const contacts = await store.collection(contactSpec('contacts', { kind: 'hash', shards: 16 }));
+    const before = store.stats();
+    const docs = Array.from({ length: 200 }, (_, i) => contact(`c${i}`));
+    await Promise.all(docs.map((doc) => contacts.put(doc)));
+    const after = store.stats();
+    const shardFiles = new Set(docs.map((doc) => hashShardFile(doc.id, 16)));
+    expect(shardFiles.size).toBe(16);
+    expect(after.flushes - before.flushes).toBe(1);
+    expect(after.filesWritten - before.filesWritten).toBe(2 * shardFiles.size); // each shard and its entries file, once
+    const onDisk = [...shardFiles].flatMap((file) => docsIn(join(dir, 'contacts', file)));
+    expect(onDisk).toHaveLength(200);
+    expect(after.bytesWritten - before.bytesWritten).toBeGreaterThan(JSON.stringify(docs).length);
+  });
+
+  it('puts writes made while a batch is being written into the next batch', async () => {
+    const dir = await makeTempDir('store');
+    const store = fileStore(dir);
+    const contacts = await store.collection(contactSpec('contacts', { kind: 'hash', shards: 4 }));
+    const first = contacts.put(contact('1'));
+    await new Promise((resolve) => setImmediate(resolve)); // the first batch has started
+    const later = [contacts.put(contact('2')), contacts.put(contact('3')), contacts.delete('1')];
+    await Promise.all([first, ...later]);
+    expect(store.stats().flushes).toBe(2);
+    const reopened = await fileStore(dir).collection(contactSpec('contacts', { kind: 'hash', shards: 4 }));
+    expect([...reopened.entries()].map(([id]) => id).sort()).toEqual(['2', '3']);
+  });
+
+  it('appends by rewriting only the newest segment', async () => {
+    const dir = await makeTempDir('store');
+    const store = fileStore(dir);
+    const history = await store.collection(contactSpec('history', { kind: 'append', segmentSize: 50 }));
+    for (let tick = 0; tick < 20; tick++) {
+      await Promise.all(Array.from({ length: 10 }, (_, i) => history.put(contact(`h${tick * 10 + i}`, 'x'.repeat(100)))));
+    }
+    const folder = join(dir, 'history');
+    const segments = readdirSync(folder).filter((name) => /^seg-\d+\.json$/.test(name)).sort();
+    expect(segments).toEqual(['seg-000001.json', 'seg-000002.json', 'seg-000003.json', 'seg-000004.json']);
+    expect(segments.map((name) => docsIn(join(folder, name)).length)).toEqual([50, 50, 50, 50]);
+    const inodes = () => segments.map((name) => statSync(join(folder, name)).ino);
+    const total = segments.reduce((sum, name) => sum + statSync(join(folder, name)).size, 0);
+
+    const before = { stats: store.stats(), inodes: inodes() };
+    await history.put(contact('h200', 'x'.repeat(100)));
+    const bytes = store.stats().bytesWritten - before.stats.bytesWritten;
+    expect(readdirSync(folder)).toContain('seg-000005.json');
+    expect(inodes()).toEqual(before.inodes); // the full segments were not rewritten
+    expect(bytes).toBeLessThan(1000); // one small new segment and its entries, not the ~30 kB collection
+    expect(total).toBeGreaterThan(25_000);
+
+    // an append to a segment with 49 documents writes about one segment
+    for (let i = 201; i < 249; i++) await history.put(contact(`h${i}`, 'x'.repeat(100)));
+    const mark = store.stats().bytesWritten;
+    await history.put(contact('h249', 'x'.repeat(100)));
+    const appendBytes = store.stats().bytesWritten - mark;
+    const segmentBytes = statSync(join(folder, 'seg-000005.json')).size + statSync(join(folder, 'seg-000005.entries.json')).size;
+    expect(appendBytes).toBe(segmentBytes);
+    const collectionBytes = readdirSync(folder).filter((n) => /^seg-\d+(\.entries)?\.json$/.test(n)).reduce((sum, n) => sum + statSync(join(folder, n)).size, 0);
+    expect(appendBytes).toBeLessThan(collectionBytes / 4); // one segment of five
+
+    // changing an old document rewrites its segment only
+    const oldInodes = inodes();
+    await history.update('h60', (doc) => ({ ...doc, name: 'changed' }));
+    expect(inodes()).toEqual([oldInodes[0], expect.any(Number), oldInodes[2], oldInodes[3]]);
+    expect(inodes()[1]).not.toBe(oldInodes[1]);
+
+    const reopened = await fileStore(dir).collection(contactSpec('history', { kind: 'append', segmentSize: 50 }));
+    expect([...reopened.entries()].map(([id]) => id)).toEqual(Array.from({ length: 250 }, (_, i) => `h${i}`));
+    expect(reopened.entry('h60')?.name).toBe('changed');
+  });
+
+  it('drops shards from memory beyond its cache and reads them again from disk', async () => {
+    const dir = await makeTempDir('store');
+    const spec = contactSpec('contacts', { kind: 'hash', shards: 16 });
+    const first = await fileStore(dir).collection(spec);
+    await first.putMany(Array.from({ length: 160 }, (_, i) => contact(`c${i}`)));
+    const store = fileStore(dir, { cacheShards: 2 });
+    const contacts = await store.collection(spec);
+    const shardPath = join(dir, 'contacts', hashShardFile('c0', 16));
+    expect((await contacts.get('c0'))?.name).toBe('Name c0');
+
+    // Change c0 behind the store's back (same ids, so the store has no reason to doubt the file).
+    const edit = (name: string) => {
+      const shard = readJson(shardPath);
+      shard.docs = shard.docs.map((doc: Contact) => (doc.id === 'c0' ? { ...doc, name } : doc));
+      writeFileSync(shardPath, JSON.stringify(shard));
+    };
+    edit('edited while cached');
+    expect((await contacts.get('c0'))?.name).toBe('Name c0'); // served from the cache
+    const otherShards = Array.from({ length: 160 }, (_, i) => `c${i}`).filter((id) => hashShardFile(id, 16) !== hashShardFile('c0', 16));
+    expect((await contacts.getMany(otherShards)).length).toBe(otherShards.length); // loads 15 shards through a cache of 2
+    edit('edited after eviction');
+    expect((await contacts.get('c0'))?.name).toBe('edited after eviction');
+
+    // a write to a shard that is not in memory reads it first and keeps its other documents
+    const neighbours = [...contacts.entries()].map(([id]) => id).filter((id) => hashShardFile(id, 16) === hashShardFile('c1', 16));
+    await contacts.getMany(otherShards.slice(0, 40));
+    await contacts.put(contact('c1', 'new name'));
+    expect(docsIn(join(dir, 'contacts', hashShardFile('c1', 16))).map((doc) => doc.id).sort()).toEqual(neighbours.sort());
+    expect(store.recoveries()).toEqual([]);
+  });
+
+  it('sees a pending write to a shard that is still being read', async () => {
+    const dir = await makeTempDir('store');
+    const spec = contactSpec('contacts', { kind: 'hash', shards: 1 });
+    await (await fileStore(dir).collection(spec)).putMany([contact('a'), contact('b')]);
+    const contacts = await fileStore(dir).collection(spec);
+    const written = contacts.put(contact('a', 'changed')); // shard 0 is not loaded yet
+    expect((await contacts.get('a'))?.name).toBe('changed');
+    expect(await contacts.update('b', (doc) => ({ ...doc, name: 'B' }))).toEqual(contact('b', 'B'));
+    await written;
+    expect(docsIn(join(dir, 'contacts', '000000.json'))).toEqual([contact('a', 'changed'), contact('b', 'B')]);
+  });
+
+  it('opens by reading the entries files only', async () => {
+    const dir = await makeTempDir('store');
+    const spec = contactSpec('contacts', { kind: 'hash', shards: 4 });
+    await (await fileStore(dir).collection(spec)).putMany(Array.from({ length: 40 }, (_, i) => contact(`c${i}`)));
+    // Overwrite every shard in place with garbage of the same size and mtime: invisible to the stamp check.
+    for (const name of readdirSync(join(dir, 'contacts')).filter((n) => /^\d+\.json$/.test(n))) garbleKeepingStamp(join(dir, 'contacts', name));
+    const store = fileStore(dir);
+    const contacts = await store.collection(spec);
+    expect(contacts.size).toBe(40);
+    expect(contacts.entry('c7')).toEqual({ name: 'Name c7', number: '+49 30 c7' });
+    expect(store.recoveries()).toEqual([]);
+    // Only a read of the documents finds the damage; the previous copy is all there is (the shard was written once).
+    expect(await contacts.get('c7')).toBeUndefined();
+    expect(store.recoveries().map((r) => r.action)).toContain('started-empty');
+  });
+
+  it('removes unfinished temp files on open', async () => {
+    const dir = await makeTempDir('store');
+    const spec = contactSpec('contacts', { kind: 'hash', shards: 2 });
+    await (await fileStore(dir).collection(spec)).put(contact('1'));
+    writeFileSync(join(dir, 'contacts', '.000000.json.tmp'), '{"format":1,"re');
+    writeFileSync(join(dir, 'contacts', '.000001.entries.json.tmp'), '');
+    const store = fileStore(dir);
+    expect((await store.collection(spec)).size).toBe(1);
+    expect(readdirSync(join(dir, 'contacts')).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(store.recoveries()).toEqual([]);
+  });
+
+  it('rejects a failed write, keeps memory, and writes it with the next batch once the cause is gone', async () => {
+    const dir = await makeTempDir('store');
+    const spec = contactSpec('contacts', { kind: 'hash', shards: 2 });
+    const store = fileStore(dir);
+    const contacts = await store.collection(spec);
+    await contacts.put(contact('1'));
+    // The collection folder disappears and a plain file takes its place: every write fails with ENOTDIR.
+    const folder = join(dir, 'contacts');
+    renameSync(folder, `${folder}.away`);
+    writeFileSync(folder, 'not a folder');
+    const failed = contacts.putMany([contact('2'), contact('3')]);
+    await expect(failed).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED', name: 'DesklineError' });
+    expect(contacts.has('2')).toBe(true);
+    expect((await contacts.get('2'))?.name).toBe('Name 2');
+
+    rmSync(folder);
+    renameSync(`${folder}.away`, folder);
+    await contacts.put(contact('4'));
+    await store.close();
+    const reopened = await fileStore(dir).collection(spec);
+    expect([...reopened.entries()].map(([id]) => id).sort()).toEqual(['1', '2', '3', '4']);
+  });
+
+  it('waits for pending writes on close, then refuses work', async () => {
+    const dir = await makeTempDir('store');
+    const store = fileStore(dir);
+    const contacts = await store.collection(contactSpec('contacts', { kind: 'append', segmentSize: 10 }));
+    const pending = contacts.putMany(Array.from({ length: 15 }, (_, i) => contact(`c${i}`)));
+    await store.close();
+    await pending;
+    expect(docsIn(join(dir, 'contacts', 'seg-000002.json'))).toHaveLength(5);
+    await expect(contacts.put(contact('late'))).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    await expect(contacts.get('c1')).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    await expect(store.collection(contactSpec('other', { kind: 'hash', shards: 1 }))).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    expect(contacts.has('c1')).toBe(true);
+  });
+
+  it('validates ids, documents, names and placements', async () => {
+    const dir = await makeTempDir('store');
+    const store = fileStore(dir);
+    const contacts = await store.collection(contactSpec('contacts', { kind: 'hash', shards: 2 }));
+    await expect(contacts.put(contact(''))).rejects.toMatchObject({ code: 'STORE_BAD_ID' });
+    await expect(contacts.put(contact('x'.repeat(201)))).rejects.toMatchObject({ code: 'STORE_BAD_ID' });
+    await expect(contacts.put({ id: 7 } as unknown as Contact)).rejects.toMatchObject({ code: 'STORE_BAD_ID' });
+    await expect(contacts.put(null as unknown as Contact)).rejects.toMatchObject({ code: 'STORE_BAD_DOCUMENT' });
+    await expect(contacts.putMany([contact('ok'), contact('')])).rejects.toMatchObject({ code: 'STORE_BAD_ID' });
+    expect(contacts.has('ok')).toBe(false); // putMany is all or nothing
+    await expect(contacts.delete('')).rejects.toMatchObject({ code: 'STORE_BAD_ID' });
+    await contacts.put(contact('x'.repeat(200)));
+    expect(await contacts.get('')).toBeUndefined();
+    await expect(store.collection(contactSpec('Bad Name', { kind: 'hash', shards: 2 }))).rejects.toMatchObject({ code: 'STORE_BAD_NAME' });
+    await expect(store.collection(contactSpec('../up', { kind: 'hash', shards: 2 }))).rejects.toMatchObject({ code: 'STORE_BAD_NAME' });
+    await expect(store.collection(contactSpec('zero', { kind: 'hash', shards: 0 }))).rejects.toMatchObject({ code: 'STORE_BAD_SPEC' });
+    await expect(store.collection(contactSpec('contacts', { kind: 'hash', shards: 3 }))).rejects.toMatchObject({ code: 'STORE_PLACEMENT_CHANGED' });
+  });
+
+  it('refuses to open a collection with another shard count, and takes a new segment size', async () => {
+    const dir = await makeTempDir('store');
+    await fileStore(dir).collection(contactSpec('contacts', { kind: 'hash', shards: 4 }));
+    await expect(fileStore(dir).collection(contactSpec('contacts', { kind: 'hash', shards: 8 }))).rejects.toMatchObject({ code: 'STORE_PLACEMENT_CHANGED' });
+    await expect(fileStore(dir).collection(contactSpec('contacts', { kind: 'append', segmentSize: 4 }))).rejects.toMatchObject({ code: 'STORE_PLACEMENT_CHANGED' });
+
+    const history = await fileStore(dir).collection(contactSpec('history', { kind: 'append', segmentSize: 2 }));
+    await history.putMany([contact('1'), contact('2'), contact('3')]);
+    const wider = await fileStore(dir).collection(contactSpec('history', { kind: 'append', segmentSize: 4 }));
+    await wider.putMany([contact('4'), contact('5'), contact('6')]);
+    expect(docsIn(join(dir, 'history', 'seg-000002.json')).map((doc) => doc.id)).toEqual(['3', '4', '5', '6']);
+    expect(readJson(join(dir, 'history', 'collection.json')).placement).toEqual({ kind: 'append', segmentSize: 4 });
+  });
+
+  it('rebuilds the entries when entryOf changes version', async () => {
+    const dir = await makeTempDir('store');
+    const v0 = contactSpec('contacts', { kind: 'hash', shards: 2 });
+    await (await fileStore(dir).collection(v0)).putMany([contact('1', 'Ada'), contact('2', 'Bob')]);
+    const store = fileStore(dir);
+    const v1 = await store.collection({ ...v0, entriesVersion: 1, entryOf: (doc: Contact) => ({ name: doc.name.toUpperCase(), number: doc.number }) });
+    expect(v1.entry('1')?.name).toBe('ADA');
+    expect(store.recoveries().every((r) => r.action === 'rebuilt-entries')).toBe(true);
+    const again = fileStore(dir);
+    await again.collection({ ...v0, entriesVersion: 1 });
+    expect(again.recoveries()).toEqual([]);
+  });
+
+  it('creates missing parent folders', async () => {
+    const dir = join(await makeTempDir('store'), 'data', 'store');
+    mkdirSync(join(dir, '..', '..'), { recursive: true });
+    await (await fileStore(dir).collection(contactSpec('contacts', { kind: 'hash', shards: 1 }))).put(contact('1'));
+    expect(existsSync(join(dir, 'contacts', '000000.json'))).toBe(true);
+  });
+});

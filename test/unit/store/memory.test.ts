@@ -1,0 +1,4 @@
+import { MemoryStore } from '../../../src/store/memory.js';
+import { describeStoreContract } from './store-contract.js';
+
+describeStoreContract('MemoryStore', async () => ({ store: new MemoryStore() }));
