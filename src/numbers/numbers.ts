@@ -66,3 +66,23 @@ export function formatNumberForDisplay(number: string | CallerNumber, country: s
   const domestic = line !== undefined && n.e164.startsWith(`+${getCountryCallingCode(line)}`);
   return domestic ? (n.national ?? n.original) : (n.international ?? n.original);
 }
+
+export function digitsOnly(text: string): string {
+  return text.replace(/\D+/g, '');
+}
+
+/**
+ * The key a number is filed under for lookups (contacts, timelines): E.164 when the number can be
+ * normalised with the line's country, else its digits alone; null when it has none.
+ */
+export function numberKey(raw: string, country: string): string | null {
+  const e164 = normalizeNumber(raw, country).e164;
+  if (e164) return e164;
+  const digits = digitsOnly(raw);
+  return digits.length > 0 ? digits : null;
+}
+
+/** A number as it can be dialled again: digits, * and # (and a leading +), formatting dropped ('+86 138-0013' -> '+861380013'). */
+export function dialString(raw: string): string {
+  return raw.replace(/[^0-9*#+]/g, '').replace(/(?!^)\+/g, '');
+}
