@@ -184,7 +184,41 @@ export const ConfigSchema = Type.Object(
     recording: section('Call recording', {
       mode: field((o) => Type.Union([Type.Literal('always'), Type.Literal('on-demand'), Type.Literal('off')], o), {
         default: 'always',
-        description: "Record calls 'always', only when asked ('on-demand'), or never ('off'); WAV files under <data>/recordings/",
+        description: "Record calls 'always', only when asked ('on-demand'), or never ('off'); WAV files under <data>/recordings/. `rules` may decide otherwise per call",
+      }),
+      rules: field((o) => Type.Array(
+        Type.Object(
+          {
+            direction: Type.Optional(Type.Union([Type.Literal('inbound'), Type.Literal('outbound')], { description: 'Calls this rule applies to; absent = both directions' })),
+            tag: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "A contact tag (e.g. 'vip'): the rule applies to calls with contacts carrying it; absent = any caller" })),
+            mode: Type.Union([Type.Literal('always'), Type.Literal('on-demand'), Type.Literal('off')], { description: 'How calls this rule applies to are recorded' }),
+          },
+          { additionalProperties: false },
+        ),
+        { ...o, maxItems: 32 },
+      ), {
+        default: [],
+        description: "Per-call exceptions to `mode`, tried in order, the first that applies wins: e.g. [{\"tag\": \"staff\", \"mode\": \"off\"}, {\"direction\": \"outbound\", \"mode\": \"on-demand\"}]",
+      }),
+      notice: field((o) => Type.Union([Type.Literal('none'), Type.Literal('beep'), Type.Literal('announcement')], o), {
+        default: 'none',
+        description: "Tell the far end the call is recorded when recording starts: 'beep' (a short two-tone beep), 'announcement' (plays `announcementFile`) or 'none'",
+      }),
+      announcementFile: field((o) => Type.String({ ...o, maxLength: 1024 }), {
+        default: '',
+        description: "16-bit PCM WAV (mono or stereo, 8000 Hz) played as the 'announcement' notice; empty = none (falls back to the beep)",
+      }),
+      quotaMb: field((o) => Type.Integer({ ...o, minimum: 1, maximum: 1048576 }), {
+        default: 2048,
+        description: 'Most space recordings may use (MB); beyond it the oldest uploaded recordings are deleted, and when none is left to delete new calls are not recorded',
+      }),
+      minFreeMb: field((o) => Type.Integer({ ...o, minimum: 0, maximum: 1048576 }), {
+        default: 200,
+        description: 'Keep at least this much of the disk free (MB), deleting uploaded recordings or not recording new calls, as for the quota',
+      }),
+      retentionDays: field((o) => Type.Integer({ ...o, minimum: 0, maximum: 36500 }), {
+        default: 0,
+        description: 'Delete uploaded recordings older than this many days (0 = keep them until the quota or free space needs the room); recordings not uploaded are never deleted',
       }),
     }),
     control: section('Local control socket used by the deskline CLI', {

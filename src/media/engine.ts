@@ -14,10 +14,10 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SystemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { MediaError, type MediaErrorCode } from './errors.js';
-import type { MediaEvent, StartStreamRequest, StreamStarted, WorkerMessage, WorkerRequest } from './messages.js';
+import type { MediaEvent, RecordRequest, StartStreamRequest, StreamStarted, WorkerMessage, WorkerRequest } from './messages.js';
 import type { SessionStats } from './session.js';
 
-export type { StartStreamRequest, StreamStarted, MediaEvent } from './messages.js';
+export type { StartStreamRequest, StreamStarted, MediaEvent, RecordRequest, RecordingFinished } from './messages.js';
 export type { SessionStats } from './session.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -36,6 +36,8 @@ export interface MediaEngineEvents {
   audio: [Extract<MediaEvent, { type: 'audio' }>];
   stats: [Extract<MediaEvent, { type: 'stats' }>];
   error: [Extract<MediaEvent, { type: 'error' }>];
+  recordingStarted: [Extract<MediaEvent, { type: 'recordingStarted' }>];
+  recordingFinished: [Extract<MediaEvent, { type: 'recordingFinished' }>];
 }
 
 /** The worker entry for the running build (see the header comment). */
@@ -92,6 +94,17 @@ export class MediaEngine extends EventEmitter<MediaEngineEvents> {
   async play(callId: string, samples: Int16Array, loop = false): Promise<void> {
     await this.#request({ op: 'play', callId, samples, loop });
   }
+  /**
+   * Starts recording a running stream into a new file (mid-call). Rejects with MEDIA_NO_STREAM when the
+   * call has no media, MEDIA_RECORDING_EXISTS when it is recorded already, or the file system's code.
+   */
+  async startRecording(callId: string, record: RecordRequest): Promise<void> {
+    await this.#request({ op: 'startRecording', callId, record });
+  }
+  /** Stops a stream's recording (the call goes on); resolves once the file is closed. */
+  async stopRecording(callId: string): Promise<void> {
+    await this.#request({ op: 'stopRecording', callId });
+  }
   getStats(callId: string): Promise<SessionStats> {
     return this.#request({ op: 'getStats', callId }) as Promise<SessionStats>;
   }
@@ -145,6 +158,12 @@ export class MediaEngine extends EventEmitter<MediaEngineEvents> {
         break;
       case 'stats':
         this.emit('stats', m);
+        break;
+      case 'recordingStarted':
+        this.emit('recordingStarted', m);
+        break;
+      case 'recordingFinished':
+        this.emit('recordingFinished', m);
         break;
       case 'error':
         // An 'error' event without listeners would throw (EventEmitter): media errors are reports.

@@ -8,6 +8,7 @@ import { FRAME_MS, FRAME_SAMPLES, codecForPayloadType, decodeG711, encodeG711, t
 import { JitterBuffer, type JitterBufferOptions, type JitterBufferStats } from './jitter-buffer.js';
 import { DtmfReceiver, dtmfPackets, type DtmfDigit, type DtmfSendPacket } from './rfc4733.js';
 import { ReceiveStats, buildRtcpCompound, ntpFromUnixMs, parseRtcp, roundTripMs, type ReportBlock } from './rtcp.js';
+import type { RecordingFinished } from './messages.js';
 import { looksLikeRtcp, parseRtp, serializeRtp } from './rtp.js';
 import type { WavRecorder } from './wav-recorder.js';
 
@@ -51,7 +52,17 @@ export interface SessionStats {
 export type SessionEvent =
   | { type: 'dtmfReceived'; callId: string; digit: string; durationMs: number; endLost: boolean }
   | { type: 'audio'; callId: string; samples: Int16Array }
-  | { type: 'error'; callId: string; code: string; message: string };
+  | { type: 'error'; callId: string; code: string; message: string }
+  | { type: 'recordingStarted'; callId: string; path: string }
+  | RecordingFinished;
+
+/** The code and words of a recording failure: the file system's code (ENOSPC, EIO) when there is one. */
+function recordingError(error: unknown): { code: string; message: string } {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  const code = typeof cause?.code === 'string' ? cause.code : (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? (cause instanceof Error ? `${error.message}: ${cause.message}` : error.message) : String(error);
+  return { code: typeof code === 'string' ? code : 'WAV_INVALID', message };
+}
 
 /** Upper bound of the tone source accepted per stream (10 minutes). */
 export const MAX_SOURCE_SAMPLES = 8000 * 600;
@@ -81,7 +92,7 @@ export class MediaSession {
   readonly #dtmfRx = new DtmfReceiver();
   #rx: ReceiveStats | null = null;
   #remoteSsrc: number | null = null;
-  #recorder: WavRecorder | null;
+  #recorder: WavRecorder | null = null;
   #timer: TimerHandle | null = null;
   #startedAt = 0;
   #ticks = 0;
@@ -92,7 +103,7 @@ export class MediaSession {
   #received = { packets: 0, invalid: 0, ignored: 0, rtcp: 0, dtmfEvents: 0 };
   #stopped = false;
 
-  constructor(o: SessionOptions, deps: { clock: Clock; transport: SessionTransport; emit: (e: SessionEvent) => void; recorder?: WavRecorder | null }) {
+  constructor(o: SessionOptions, deps: { clock: Clock; transport: SessionTransport; emit: (e: SessionEvent) => void }) {
     const codec = codecForPayloadType(o.payloadType);
     if (!codec) throw new MediaError('MEDIA_CODEC', `payload type ${o.payloadType} is not G.711 (0 PCMU, 8 PCMA)`);
     this.callId = o.callId;
@@ -108,11 +119,42 @@ export class MediaSession {
     this.#clock = deps.clock;
     this.#transport = deps.transport;
     this.#emit = deps.emit;
-    this.#recorder = deps.recorder ?? null;
   }
 
   get localSsrc(): number {
     return this.#ssrc;
+  }
+
+  /** The file being recorded to, or null. */
+  get recordingPath(): string | null {
+    return this.#recorder?.path ?? null;
+  }
+
+  /** Records every tick from now on into `recorder` (at stream start or mid-call); one recording at a time. */
+  attachRecorder(recorder: WavRecorder): void {
+    if (this.#stopped) throw new MediaError('MEDIA_NO_STREAM', `stream ${this.callId} is stopped`);
+    if (this.#recorder) throw new MediaError('MEDIA_RECORDING_EXISTS', `stream ${this.callId} is already recording to ${this.#recorder.path}`);
+    this.#recorder = recorder;
+    this.#emit({ type: 'recordingStarted', callId: this.callId, path: recorder.path });
+  }
+
+  /** Stops recording while the stream goes on; resolves once the file is closed (and `recordingFinished` sent). */
+  async stopRecording(): Promise<void> {
+    const recorder = this.#recorder;
+    if (!recorder) throw new MediaError('MEDIA_NOT_RECORDING', `stream ${this.callId} is not recording`);
+    this.#recorder = null;
+    await this.#closeRecorder(recorder, null);
+  }
+
+  /** Closes a detached recorder and reports it; never rejects (a failed file must not end the call). */
+  async #closeRecorder(recorder: WavRecorder, failure: unknown): Promise<void> {
+    let error = failure;
+    try {
+      await recorder.close();
+    } catch (closeError) {
+      error ??= closeError;
+    }
+    this.#emit({ type: 'recordingFinished', callId: this.callId, path: recorder.path, seconds: recorder.secondsWritten, error: error ? recordingError(error) : null });
   }
 
   /** Starts the 20 ms heartbeat (drift-corrected against the monotonic clock). */
@@ -158,12 +200,15 @@ export class MediaSession {
     this.#sendTick(now);
     const remote = this.#jb.pull(now);
     const local = this.#lastSent;
-    if (this.#recorder) {
+    const recorder = this.#recorder;
+    if (recorder) {
       try {
-        this.#recorder.write(local, remote);
+        recorder.write(local, remote);
       } catch (error) {
+        // the file failed (disk full, I/O error): the call goes on unrecorded
         this.#recorder = null;
         this.#emit({ type: 'error', callId: this.callId, code: (error as { code?: string }).code ?? 'WAV_INVALID', message: (error as Error).message });
+        void this.#closeRecorder(recorder, error);
       }
     }
     if (this.#tap) this.#emit({ type: 'audio', callId: this.callId, samples: remote });
@@ -342,9 +387,9 @@ export class MediaSession {
       } catch {
         /* socket already gone */
       }
-      const rec = this.#recorder;
+      const recorder = this.#recorder;
       this.#recorder = null;
-      if (rec) await rec.close();
+      if (recorder) await this.#closeRecorder(recorder, null);
     }
     return this.stats;
   }

@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { parentPort } from 'node:worker_threads';
 import { SystemClock } from '../core/clock.js';
 import { MediaError } from './errors.js';
-import type { MediaEvent, StartStreamRequest, StreamStarted, WorkerMessage, WorkerRequest } from './messages.js';
+import type { MediaEvent, RecordRequest, StartStreamRequest, StreamStarted, WorkerMessage, WorkerRequest } from './messages.js';
 import { MediaSession, type Endpoint } from './session.js';
 import { WavRecorder } from './wav-recorder.js';
 
@@ -62,6 +62,14 @@ async function bindPair(address: string, wanted: number | undefined, mux: boolea
   throw new MediaError('MEDIA_SOCKET', 'no free RTP/RTCP port pair');
 }
 
+function checkRecord(record: RecordRequest): void {
+  if (typeof record?.path !== 'string' || !record.path || record.path.length > 4096) throw new MediaError('MEDIA_BAD_REQUEST', 'record.path');
+}
+
+function failure(error: unknown): { code: string; message: string } {
+  return { code: (error as { code?: string } | null)?.code ?? 'MEDIA_INTERNAL', message: String((error as Error)?.message ?? error) };
+}
+
 function checkStart(r: StartStreamRequest): void {
   const bad = (m: string) => new MediaError('MEDIA_BAD_REQUEST', m);
   if (typeof r.callId !== 'string' || !r.callId || r.callId.length > 256) throw bad('callId');
@@ -71,16 +79,36 @@ function checkStart(r: StartStreamRequest): void {
   if (r.dtmfPayloadType != null && (!Number.isInteger(r.dtmfPayloadType) || r.dtmfPayloadType < 96 || r.dtmfPayloadType > 127)) {
     throw bad('dtmfPayloadType must be dynamic (96-127)');
   }
+  if (r.record) checkRecord(r.record);
 }
 
 async function startStream(r: StartStreamRequest): Promise<StreamStarted> {
   checkStart(r);
   if (streams.has(r.callId)) throw new MediaError('MEDIA_STREAM_EXISTS', `stream ${r.callId} exists`);
+  // every recording asked for ends with exactly one recordingFinished, also when it never started
+  const recordingFailed = (error: unknown) => {
+    if (r.record) post({ type: 'recordingFinished', callId: r.callId, path: r.record.path, seconds: 0, error: failure(error) });
+  };
   const mux = r.rtcpMux ?? false;
-  const { rtp, rtcp } = await bindPair(r.localAddress ?? '0.0.0.0', r.localPort || undefined, mux);
-  let recorder: WavRecorder | null = null;
+  let sockets: { rtp: Socket; rtcp: Socket | null };
   try {
-    if (r.record) recorder = await WavRecorder.open(r.record.path, { stereo: r.record.stereo ?? false });
+    sockets = await bindPair(r.localAddress ?? '0.0.0.0', r.localPort || undefined, mux);
+  } catch (error) {
+    recordingFailed(error);
+    throw error;
+  }
+  const { rtp, rtcp } = sockets;
+  let recorder: WavRecorder | null = null;
+  let attached = false;
+  try {
+    // A recording file that cannot be created (disk full, no directory) must not fail the call.
+    if (r.record) {
+      recorder = await WavRecorder.open(r.record.path, { stereo: r.record.stereo ?? false }).catch((error: unknown) => {
+        post({ type: 'error', callId: r.callId, code: failure(error).code, message: `recording not started: ${failure(error).message}` });
+        recordingFailed(error);
+        return null;
+      });
+    }
     const emit = (e: MediaEvent) => post(e);
     const send = (sock: Socket) => (buf: Uint8Array, to: Endpoint) => {
       sock.send(buf, to.port, to.address, (error) => {
@@ -89,7 +117,7 @@ async function startStream(r: StartStreamRequest): Promise<StreamStarted> {
     };
     const session = new MediaSession(
       { callId: r.callId, remote: r.remote, payloadType: r.payloadType, dtmfPayloadType: r.dtmfPayloadType ?? null, rtcpMux: mux, tapReceived: r.tapReceived, rtcpIntervalMs: r.rtcpIntervalMs, jitter: r.jitter },
-      { clock, transport: { sendRtp: send(rtp), sendRtcp: send(rtcp ?? rtp) }, emit, recorder },
+      { clock, transport: { sendRtp: send(rtp), sendRtcp: send(rtcp ?? rtp) }, emit },
     );
     if (r.audio) session.play(r.audio.samples, r.audio.loop ?? false);
     const from = (info: { address: string; port: number }) => ({ address: info.address, port: info.port });
@@ -98,14 +126,39 @@ async function startStream(r: StartStreamRequest): Promise<StreamStarted> {
     for (const s of [rtp, rtcp]) s?.on('error', (e) => post({ type: 'error', callId: r.callId, code: 'MEDIA_SOCKET', message: e.message }));
     const statsTimer = clock.setInterval(() => post({ type: 'stats', callId: r.callId, stats: session.stats }), STATS_INTERVAL_MS);
     streams.set(r.callId, { session, rtp, rtcp, statsTimer });
+    if (recorder) {
+      session.attachRecorder(recorder);
+      attached = true;
+    }
     session.start();
     return { callId: r.callId, localPort: rtp.address().port, localRtcpPort: rtcp?.address().port ?? null, localSsrc: session.localSsrc };
   } catch (error) {
     rtp.close();
     rtcp?.close();
-    await recorder?.close().catch(() => undefined);
+    if (recorder && !attached) {
+      await recorder.close().catch(() => undefined);
+      recordingFailed(error);
+    }
     throw error;
   }
+}
+
+/** Starts recording a running stream mid-call (an on-demand recording). */
+async function startRecording(callId: string, record: RecordRequest): Promise<null> {
+  checkRecord(record);
+  const s = stream(callId);
+  // checked before opening, so a second request never truncates a file being recorded
+  if (s.session.recordingPath !== null) throw new MediaError('MEDIA_RECORDING_EXISTS', `stream ${callId} is already recording to ${s.session.recordingPath}`);
+  const recorder = await WavRecorder.open(record.path, { stereo: record.stereo ?? false });
+  try {
+    // the stream may have stopped (or started recording) while the file was being created
+    if (streams.get(callId) !== s) throw new MediaError('MEDIA_NO_STREAM', `stream ${callId} stopped`);
+    s.session.attachRecorder(recorder);
+  } catch (error) {
+    await recorder.close().catch(() => undefined);
+    throw error;
+  }
+  return null;
 }
 
 function stream(callId: string) {
@@ -138,6 +191,11 @@ async function handle(m: WorkerRequest): Promise<unknown> {
       return null;
     case 'getStats':
       return stream(m.callId).session.stats;
+    case 'startRecording':
+      return startRecording(m.callId, m.record);
+    case 'stopRecording':
+      await stream(m.callId).session.stopRecording();
+      return null;
     case 'stopStream':
       return stopStream(m.callId);
     case 'shutdown':
@@ -152,6 +210,6 @@ async function handle(m: WorkerRequest): Promise<unknown> {
 port.on('message', (m: WorkerRequest) => {
   handle(m).then(
     (value) => post({ type: 'reply', id: m.id, ok: true, value }),
-    (error: unknown) => post({ type: 'reply', id: m.id, ok: false, code: (error as { code?: string }).code ?? 'MEDIA_INTERNAL', message: String((error as Error)?.message ?? error) }),
+    (error: unknown) => post({ type: 'reply', id: m.id, ok: false, ...failure(error) }),
   );
 });

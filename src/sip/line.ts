@@ -51,8 +51,11 @@ export interface SipLineAccountConfig {
 export interface SipLineSettings {
   /** answer incoming calls as soon as they are announced */
   autoAnswer: boolean;
-  /** record every call to <dir>/<callId>.wav (stereo: left ours, right theirs), or null */
-  recordingDir: string | null;
+  /**
+   * Record every call to <dir>/<callId>.wav (stereo: left ours, right theirs), or null. Used only when
+   * the line has no `recordPath` callback (tools and tests that record every call).
+   */
+  recordingDir?: string | null;
 }
 
 export interface SipLineOptions {
@@ -65,6 +68,12 @@ export interface SipLineOptions {
   log: Logger;
   /** read on each call, so config changes apply to the next call */
   settings: () => SipLineSettings;
+  /**
+   * Asked each time a call's media starts (again after a re-INVITE moved it): the file to record it to
+   * (stereo WAV: left ours, right theirs), or null not to record. Whoever decides (the recordings
+   * service) answers; the line only asks. Default: `settings().recordingDir`.
+   */
+  recordPath?: (call: CallInfo) => string | null;
   /** seconds an unanswered inbound call rings before sip.js answers 480 (default 60) */
   noAnswerTimeoutSec?: number;
   /** passed to SipAccount (tests: trace, timers, back-off) */
@@ -279,9 +288,11 @@ export class SipLine extends TypedEmitter<LineEvents> implements Line {
           callId: () => this.#sessionCalls.get(session)?.info.callId ?? session.id,
           bindAddress: this.#o.rtpBindAddress,
           recordPath: () => {
-            const dir = this.#o.settings().recordingDir;
             const call = this.#sessionCalls.get(session);
-            return dir && call ? join(dir, `${call.info.callId}.wav`) : null;
+            if (!call) return null;
+            if (this.#o.recordPath) return this.#o.recordPath(call.info);
+            const dir = this.#o.settings().recordingDir;
+            return dir ? join(dir, `${call.info.callId}.wav`) : null;
           },
           onDtmf: (e) => this.#sessionCalls.get(session)?.dtmfReceived(e),
           log: this.#log,

@@ -66,7 +66,7 @@ export interface EngineMediaSessionOptions {
   callId: () => string;
   /** address the engine binds (default 0.0.0.0) */
   bindAddress?: string;
-  /** where to record the call (stereo: left ours, right theirs), or null */
+  /** where to record the call (stereo: left ours, right theirs), or null; asked at each media start */
   recordPath: () => string | null;
   onDtmf?: (event: { digit: string; durationMs: number }) => void;
   log: Logger;
@@ -90,7 +90,7 @@ export class EngineMediaSession implements MediaSession {
 
   async start(params: MediaParams): Promise<void> {
     const callId = this.#o.callId();
-    const record = this.#o.recordPath();
+    const record = this.#recordPath(callId);
     const onDtmf = this.#o.onDtmf;
     if (onDtmf && !this.#offDtmf) {
       const listener = (m: { callId: string; digit: string; durationMs: number }): void => {
@@ -111,6 +111,16 @@ export class EngineMediaSession implements MediaSession {
       record: record ? { path: record, stereo: true } : undefined,
     });
     this.#o.log.debug({ callId, local: params.localPort, remote: `${params.remoteAddress}:${params.remotePort}`, codec: params.codec }, 'media started');
+  }
+
+  /** Where to record; a failing decision leaves the call unrecorded rather than without media. */
+  #recordPath(callId: string): string | null {
+    try {
+      return this.#o.recordPath();
+    } catch (error) {
+      this.#o.log.warn({ callId, err: (error as Error).message }, 'recording decision failed: call not recorded');
+      return null;
+    }
   }
 
   async update(params: MediaParams): Promise<void> {

@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { RecordingsRepository, recordingsSpec, type RecordingEntry } from '../../../src/recordings/repository.js';
+import { FileStore } from '../../../src/store/file-store.js';
+
+// the real store (a temp dir per test)
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+function fileStore(): FileStore {
+  const dir = mkdtempSync(join(tmpdir(), 'recordings-'));
+  dirs.push(dir);
+  return new FileStore({ dir });
+}
+
+function entry(id: string, startedAt: number, over: Partial<RecordingEntry> = {}): RecordingEntry {
+  return {
+    id, callId: `call-${id}`, lineId: 'line-1', file: `call-${id}.wav`, startedAt, startedAtTrusted: true,
+    durationMs: 1000, bytes: 16_044, sha256: 'ab'.repeat(32), uploaded: false, direction: 'inbound', number: '5551234', contactId: null,
+    state: 'saved', ...over,
+  };
+}
+
+describe('RecordingsRepository', () => {
+  it('is a hash-placed collection named recordings', () => {
+    expect(recordingsSpec).toMatchObject({ name: 'recordings', placement: { kind: 'hash', shards: 32 } });
+    expect(recordingsSpec.isValid?.(entry('a', 1))).toBe(true);
+    expect(recordingsSpec.isValid?.({ ...entry('a', 1), file: '../etc/passwd' })).toBe(false);
+    expect(recordingsSpec.isValid?.({ ...entry('a', 1), direction: 'sideways' })).toBe(false);
+  });
+
+  it('adds, lists newest first with a limit, finds by call, marks uploaded, deletes', async () => {
+    const repo = await RecordingsRepository.open(fileStore());
+    await repo.add(entry('b', 2000));
+    await repo.add(entry('a', 1000));
+    await repo.add(entry('c', 3000, { state: 'recording', durationMs: 0, bytes: 0, sha256: '' }));
+    await repo.add(entry('d', 4000, { callId: 'call-a', file: 'call-a-2.wav' }));
+    await expect(repo.add(entry('a', 1))).rejects.toMatchObject({ code: 'RECORDING_BAD_REQUEST' });
+
+    expect(repo.list().map((e) => e.id)).toEqual(['d', 'b', 'a']);
+    expect(repo.list({ limit: 2 }).map((e) => e.id)).toEqual(['d', 'b']);
+    expect(repo.inProgress().map((e) => e.id)).toEqual(['c']);
+    expect(repo.byCallId('call-a').map((e) => e.id)).toEqual(['a', 'd']);
+    expect(repo.byFile('call-b.wav')?.id).toBe('b');
+    expect(repo.oldestUploaded()).toBeUndefined();
+
+    await expect(repo.markUploaded('c')).rejects.toMatchObject({ code: 'RECORDING_IN_PROGRESS' });
+    await expect(repo.markUploaded('zz')).rejects.toMatchObject({ code: 'RECORDING_NOT_FOUND' });
+    expect((await repo.markUploaded('b')).uploaded).toBe(true);
+    await repo.markUploaded('d');
+    expect(repo.oldestUploaded()?.id).toBe('b');
+    expect(repo.uploadedOldestFirst().map((e) => e.id)).toEqual(['b', 'd']);
+
+    const finished = await repo.finish('c', { durationMs: 2500, bytes: 80_044, sha256: 'cd'.repeat(32) });
+    expect(finished).toMatchObject({ state: 'saved', durationMs: 2500, bytes: 80_044 });
+    expect(repo.list().map((e) => e.id)).toEqual(['d', 'c', 'b', 'a']);
+
+    expect(await repo.delete('b')).toBe(true);
+    expect(await repo.delete('b')).toBe(false);
+    expect(repo.get('b')).toBeUndefined();
+    expect(repo.size).toBe(3);
+  });
+
+  it('returns copies: changing a listed entry changes nothing stored', async () => {
+    const repo = await RecordingsRepository.open(fileStore());
+    await repo.add(entry('a', 1));
+    repo.list()[0].uploaded = true;
+    repo.get('a')!.uploaded = true;
+    expect(repo.get('a')?.uploaded).toBe(false);
+  });
+});
