@@ -4,6 +4,7 @@ import type { Board } from '../board/board.js';
 import { AnalogLine } from '../calls/analog-line.js';
 import { SimLine } from '../calls/sim-line.js';
 import { CallService } from '../calls/service.js';
+import { ContactsService } from '../contacts/service.js';
 import type { Line } from '../calls/types.js';
 import type { Config } from '../config/schema.js';
 import { ControlService } from '../control/server.js';
@@ -17,12 +18,16 @@ import { projectRoot } from '../core/paths.js';
 import { ServiceHost, type ServiceReport } from '../core/services.js';
 import { loadUnifont } from '../display/font.js';
 import { HidService } from '../hid/service.js';
+import { HistoryService } from '../history/service.js';
 import { MediaEngine } from '../media/engine.js';
 import { PhoneService } from '../phone/service.js';
+import { RecordingsService } from '../recordings/service.js';
+import { ScreenPopService, type PoppedContact } from '../screen-pop/service.js';
 import { advertisedAddress, sipLineAccount } from '../sip/config.js';
 import { SipLine } from '../sip/line.js';
 import { NetworkWatch } from '../sip/network-watch.js';
 import { SipEndpoint } from '../sip/transport/index.js';
+import { FileStore } from '../store/file-store.js';
 import { SystemdNotifyService } from '../systemd/service.js';
 import { WebService } from '../web/service.js';
 import { SimExchange } from '../web/sim-exchange.js';
@@ -52,6 +57,10 @@ export interface App {
   readonly sipLines: SipLine[];
   readonly phone: PhoneService;
   readonly web: WebService;
+  readonly contacts: ContactsService;
+  readonly history: HistoryService;
+  readonly recordings: RecordingsService;
+  readonly store: FileStore;
   readonly socketPath: string;
   start(): Promise<ServiceReport[]>;
   stop(): Promise<void>;
@@ -103,25 +112,61 @@ export function createApp(options: AppOptions): App {
       }
     },
   });
-  const recordingDir = join(dataDir, 'recordings');
+  // The local store: contacts, history and recordings index under <data>/store (see src/store/types.ts).
+  const store = new FileStore({
+    dir: join(dataDir, 'store'), log,
+    onRecovery: (report) => bus.emit('storeRecovered', report),
+  });
+  const country = () => config.device.country;
+  const contacts = new ContactsService({ store, control, bus, clock, log: logFor('contacts'), country });
+  const contactOf = (number: string) => {
+    const hit = contacts.repository.findByNumber(number);
+    return hit ? { id: hit.id, entry: hit.entry } : null;
+  };
+  const recordings = new RecordingsService({
+    bus, clock, log: logFor('recordings'), store, config: () => config.recording, dir: join(dataDir, 'recordings'),
+    audio: drivers.audio, control, media: engine,
+    contactTags: (number) => contactOf(number)?.entry.tags ?? [],
+  });
   const sipLines = engine && sipEndpoint
     ? config.sip.accounts.map((account) => {
       const sipAccount = sipLineAccount(account, { endpoint: sipEndpoint, allowFrom: config.sip.allowFrom });
       return new SipLine({
         account: sipAccount, engine, clock, log: logFor(`sip:${account.id}`),
         localAddress: advertisedAddress(sipAccount.registrar ?? sipAccount.domain),
-        settings: () => ({ autoAnswer: config.sip.autoAnswer, recordingDir: config.recording.mode === 'always' ? recordingDir : null }),
+        settings: () => ({ autoAnswer: config.sip.autoAnswer }),
+        recordPath: (call) => recordings.recordPathFor(call),
       });
     })
     : [];
   const lines: Line[] = [...sipLines, simLine, analogLine].filter((line): line is SipLine | SimLine | AnalogLine => line !== null);
 
-  const calls = new CallService({ bus, clock, log: logFor('calls'), lines, country: () => config.device.country });
+  const calls = new CallService({ bus, clock, log: logFor('calls'), lines, country });
+  const history = new HistoryService({
+    bus, clock, log: logFor('history'), store, control, country,
+    contactFor: (number) => {
+      const hit = contactOf(number);
+      return hit ? { id: hit.id, name: hit.entry.name } : null;
+    },
+  });
+  const screenPop = new ScreenPopService({
+    bus, log: logFor('screen-pop'), country, history: () => history.repository,
+    contactFor: (number): PoppedContact | null => {
+      const hit = contactOf(number);
+      if (!hit) return null;
+      const { entry } = hit;
+      return {
+        id: hit.id, name: entry.name, company: entry.company, tag: entry.tags[0] ?? null, note: entry.note, numberKeys: entry.numbers,
+        openItems: entry.due ? [`${entry.due.kind} due ${entry.due.date}`] : [],
+      };
+    },
+  });
   const phone = new PhoneService({
     bus, clock, control, config: current, log: logFor('phone'),
     keypad: drivers.mcu.keypad, display: drivers.mcu.display, indicators: drivers.mcu.indicators, audioRoute: drivers.mcu.audioRoute,
     loadFont: () => loadUnifont(config.display.font),
     calls,
+    saveContact: async (number, name) => void (await contacts.repository.create({ name, numbers: [number] })),
   });
   const web = new WebService({
     bus, board, config: current, log: logFor('web'),
@@ -137,9 +182,7 @@ export function createApp(options: AppOptions): App {
       name: 'media',
       create: () => ({
         start: async () => {
-          if (!engine) return;
-          await mkdir(recordingDir, { recursive: true, mode: 0o700 });
-          await engine.start();
+          if (engine) await engine.start();
         },
         stop: async () => engine?.stop(),
       }),
@@ -159,6 +202,18 @@ export function createApp(options: AppOptions): App {
         },
       }),
     })
+    .add({
+      name: 'store',
+      create: () => ({
+        start: async () => void (await mkdir(join(dataDir, 'store'), { recursive: true, mode: 0o700 })),
+        stop: () => store.close(),
+      }),
+    })
+    .add({ name: 'contacts', deps: ['store'], create: () => contacts })
+    // history, screen pop and recordings start before the calls so they hear every call from its first event
+    .add({ name: 'history', deps: ['store'], create: () => history })
+    .add({ name: 'screen-pop', deps: ['contacts', 'history'], create: () => screenPop })
+    .add({ name: 'recordings', deps: ['store', 'media'], create: () => recordings })
     .add({ name: 'calls', deps: ['media', 'sip', ...(analogLine ? ['mcu'] : [])], create: () => calls })
     // The web UI starts before the phone so it sees the phone's first screen and state.
     .add({ name: 'web', create: () => web })
@@ -185,7 +240,7 @@ export function createApp(options: AppOptions): App {
   }));
 
   return {
-    board, bus, drivers, phone, web, socketPath, analogLine, sipLines,
+    board, bus, drivers, phone, web, socketPath, analogLine, sipLines, contacts, history, recordings, store,
     sim: sim ? { ...sim, line: simLine } : null,
     start: () => host.startAll(),
     stop: async () => {

@@ -3,35 +3,10 @@ import { listBoards, loadBoard, resolveBoard } from '../board/board.js';
 import { BoardSchema } from '../board/schema.js';
 import { ConfigError, readConfigFile, validateConfig } from '../config/load.js';
 import { fieldsMarked, jsonSchema, redactSecrets } from '../config/schema.js';
-import { connectControl } from '../control/client.js';
-import { errorCode, errorMessage } from '../core/errors.js';
-import { controlSocketPath } from '../app/socket.js';
-import { CliExit, EXIT, dataDir, loadConfigOrExit, print, type GlobalOptions } from './context.js';
+import { CliExit, EXIT, loadConfigOrExit, print } from './context.js';
 import { addCallerIdCommand } from './callerid.js';
-
-function globals(command: Command): GlobalOptions {
-  return command.optsWithGlobals<GlobalOptions>();
-}
-
-/** Call the running daemon over its control socket. */
-async function callDaemon(command: Command, method: string, params?: unknown): Promise<unknown> {
-  const options = globals(command);
-  const config = await loadConfigOrExit(options);
-  const socket = controlSocketPath(config, dataDir(options));
-  let client;
-  try {
-    client = await connectControl(socket);
-  } catch (error) {
-    throw new CliExit(EXIT.failure, `deskline: ${errorMessage(error)}. Start it with 'deskline start' (or 'npm start').`);
-  }
-  try {
-    return await client.call(method, params);
-  } catch (error) {
-    throw new CliExit(EXIT.failure, `deskline: ${method} failed: ${errorMessage(error)}${errorCode(error) ? ` (${errorCode(error)})` : ''}`);
-  } finally {
-    client.close();
-  }
-}
+import { callDaemon, globals } from './daemon.js';
+import { addDataCommands } from './data.js';
 
 export function buildProgram(): Command {
   const program = new Command('deskline')
@@ -153,5 +128,6 @@ export function buildProgram(): Command {
     });
 
   addCallerIdCommand(program);
+  addDataCommands(program);
   return program;
 }

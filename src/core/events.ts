@@ -27,7 +27,35 @@ export interface CallInfo {
   e164?: string | null;
 }
 
-export type PhoneStateName = 'idle' | 'dialing' | 'ringing' | 'calling' | 'talking';
+/** One line of a customer's timeline as the screen pop shows it. */
+export interface InteractionBrief {
+  kind: 'call' | 'sms' | 'order' | 'call-list';
+  /** wall time (ms since epoch), or null when it was not trusted */
+  at: number | null;
+  /** 'missed', 'answered', 'sent', an order's total... in a few words */
+  summary: string;
+}
+
+/** The customer record popped for a call: what the display, the web UI and the cloud show. */
+export interface ScreenPop {
+  callId: string;
+  lineId: string;
+  direction: CallDirection;
+  /** the number as sent and as shown (national/international format) */
+  number: string;
+  displayNumber: string;
+  /** null: unknown caller (the phone offers 'save contact') */
+  contact: { id: string; name: string; company: string | null; tag: string | null; note: string | null } | null;
+  /** interactions with this customer so far (all kinds) */
+  interactionCount: number;
+  /** newest first, at most 3 */
+  recent: InteractionBrief[];
+  lastOrder: InteractionBrief | null;
+  /** open call-list items for this customer (reason, e.g. 'renewal due 2026-12-01') */
+  openItems: string[];
+}
+
+export type PhoneStateName = 'idle' | 'dialing' | 'ringing' | 'calling' | 'talking' | 'missed' | 'saving';
 
 /** The bus's event map: every fact the runtime publishes, with its payload. */
 export interface BusEvents {
@@ -49,6 +77,19 @@ export interface BusEvents {
   /** The display's text model after each render (what a screen reader or the web UI shows). */
   displayChanged: { rows: string[] };
   ringerChanged: { ringing: boolean };
+  /** The customer record for a call was looked up (known or unknown caller): display, web UI and cloud. */
+  screenPopped: ScreenPop;
+  contactChanged: { id: string; change: 'created' | 'updated' | 'deleted' };
+  /** A record was added to (or changed in) a customer's timeline. */
+  timelineChanged: { id: string; kind: InteractionBrief['kind']; change: 'added' | 'updated'; number: string | null; contactId: string | null };
+  /** The missed calls nobody called back yet changed (newest first, at most 20 listed). */
+  missedCallsChanged: { count: number; calls: Array<{ id: string; number: string; displayNumber: string; name: string | null; at: number | null }> };
+  /** A call recording was finished and indexed. */
+  recordingSaved: { recordingId: string; callId: string; file: string; durationMs: number; bytes: number; sha256: string };
+  /** New calls are not being recorded (disk quota or free space), or are again (`suspended: false`). The call itself goes on. */
+  recordingSuspendedChanged: { suspended: boolean; reason: string | null; usedBytes: number; quotaBytes: number; freeBytes: number | null };
+  /** The store repaired a damaged file when it opened (see RecoveryReport in src/store/types.ts). */
+  storeRecovered: { collection: string; file: string; problem: string; action: string };
   serviceFailed: { service: string; phase: 'start' | 'stop'; error: string; code?: string };
   serviceStarted: { service: string };
 }

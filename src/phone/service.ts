@@ -27,6 +27,8 @@ export interface PhoneServiceContext {
   loadFont: () => Promise<BitmapFont>;
   calls: CallControl;
   control: ControlRegistry;
+  /** Files an unknown caller as a new contact (the keypad's 'Save contact'); absent: the phone cannot save contacts. */
+  saveContact?: (number: string, name: string) => Promise<void>;
 }
 
 /** Ringer, LEDs and audio route wanted for a phone state. */
@@ -86,6 +88,8 @@ export class PhoneService implements Service {
       }),
       ctx.bus.on('phone', 'callStateChanged', (event) => this.dispatch({ type: 'call', call: event, state: event.state, reason: event.reason })),
       ctx.bus.on('phone', 'callerIdReceived', (call) => this.dispatch({ type: 'identified', call })),
+      ctx.bus.on('phone', 'screenPopped', (pop) => this.dispatch({ type: 'screenPop', pop })),
+      ctx.bus.on('phone', 'missedCallsChanged', (missed) => this.dispatch({ type: 'missedCalls', missed })),
       ctx.bus.on('phone', 'lineStatusChanged', ({ lineId, problem }) => {
         if (problem) this.#lineProblems.set(lineId, problem);
         else this.#lineProblems.delete(lineId);
@@ -191,11 +195,13 @@ export class PhoneService implements Service {
       log.warn({ effect: effect.type, err: error }, `${effect.type} failed: ${errorMessage(error)}`);
       if (effect.type === 'placeCall') this.dispatch({ type: 'callFailed', message: errorMessage(error).slice(0, 60) });
     };
+    const saveContact = this.ctx.saveContact ?? (() => Promise.reject(new DesklineError('CONTACTS_UNAVAILABLE', 'contacts are not available')));
     switch (effect.type) {
       case 'placeCall': calls.placeCall(effect.number).catch(fail); break;
       case 'answer': calls.answer(effect.callId).catch(fail); break;
       case 'hangup': calls.hangup(effect.callId, effect.reason).catch(fail); break;
       case 'sendDtmf': calls.sendDtmf(effect.callId, effect.digits).catch(fail); break;
+      case 'saveContact': saveContact(effect.number, effect.name).catch(fail); break;
     }
   }
 

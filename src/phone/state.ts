@@ -1,5 +1,6 @@
 import type { PhoneKey } from '../../drivers/mcu/types.js';
-import type { CallEndReason, CallInfo, CallState, PhoneStateName } from '../core/events.js';
+import { dialString } from '../numbers/numbers.js';
+import type { BusEvents, CallEndReason, CallInfo, CallState, PhoneStateName, ScreenPop } from '../core/events.js';
 
 /**
  * The phone's state machine, pure: (model, input) -> (model, effects). The PhoneService feeds it
@@ -7,6 +8,8 @@ import type { CallEndReason, CallInfo, CallState, PhoneStateName } from '../core
  *
  * idle -> dialing (digits, backspace, '#' / OK / timeout dials) -> calling -> talking -> idle
  * idle -> ringing (caller shown, ringer on) -> talking (handset, speaker or OK) -> idle
+ * idle -> missed (History key or 'Missed'): up/down, one key (OK, Call, handset) calls back
+ * idle ('Save' after an unknown caller) | missed ('Save') -> saving (name by multi-tap) -> idle
  */
 
 /** Where the audio goes: 'none' while predialing on-hook. */
@@ -15,15 +18,32 @@ export type AudioPath = 'none' | 'handset' | 'speaker';
 export type PhoneState =
   | { name: 'idle'; notice: string | null }
   | { name: 'dialing'; digits: string; audio: AudioPath }
-  | { name: 'ringing'; call: CallInfo; answering: AudioPath | null }
+  | { name: 'ringing'; call: CallInfo; answering: AudioPath | null; pop: ScreenPop | null }
   | { name: 'calling'; number: string; call: CallInfo | null; audio: AudioPath; alerting: boolean }
-  | { name: 'talking'; call: CallInfo; audio: AudioPath; since: number };
+  | { name: 'talking'; call: CallInfo; audio: AudioPath; since: number; pop: ScreenPop | null }
+  | { name: 'missed'; index: number }
+  | { name: 'saving'; number: string; text: string; lastKey: { key: string; at: number } | null };
+
+export type MissedCallsList = BusEvents['missedCallsChanged'];
 
 export interface PhoneModel {
   state: PhoneState;
   offHook: boolean;
   lastDialed: string | null;
+  missed: MissedCallsList;
+  /** The number of the unknown caller of the call that just ended: the idle screen offers 'Save'. */
+  offerSave: string | null;
+  /** The latest screen pop: it may come before the phone has seen its call ring (bus listener order). */
+  lastPop: ScreenPop | null;
 }
+
+/** Multi-tap letters of the keypad (ITU E.161); 0 is a space, 1 punctuation. */
+export const MULTI_TAP: Readonly<Record<string, string>> = {
+  '1': '.-\'1', '2': 'abc2', '3': 'def3', '4': 'ghi4', '5': 'jkl5', '6': 'mno6', '7': 'pqrs7', '8': 'tuv8', '9': 'wxyz9', '0': ' 0',
+};
+/** Pressing the same key again within this time cycles its letters. */
+export const MULTI_TAP_MS = 1200;
+const MAX_NAME = 40;
 
 export type PhoneInput =
   | { type: 'hook'; offHook: boolean }
@@ -34,13 +54,16 @@ export type PhoneInput =
   | { type: 'hangup' }
   | { type: 'call'; call: CallInfo; state: CallState; reason?: CallEndReason }
   | { type: 'identified'; call: CallInfo }
-  | { type: 'callFailed'; message: string };
+  | { type: 'callFailed'; message: string }
+  | { type: 'screenPop'; pop: ScreenPop }
+  | { type: 'missedCalls'; missed: MissedCallsList };
 
 export type PhoneEffect =
   | { type: 'placeCall'; number: string }
   | { type: 'answer'; callId: string }
   | { type: 'hangup'; callId: string; reason: CallEndReason }
-  | { type: 'sendDtmf'; callId: string; digits: string };
+  | { type: 'sendDtmf'; callId: string; digits: string }
+  | { type: 'saveContact'; number: string; name: string };
 
 export interface PhoneLimits {
   maxDigits: number;
@@ -49,7 +72,10 @@ export interface PhoneLimits {
 }
 
 export function initialModel(offHook = false): PhoneModel {
-  return { state: offHook ? { name: 'dialing', digits: '', audio: 'handset' } : { name: 'idle', notice: null }, offHook, lastDialed: null };
+  return {
+    state: offHook ? { name: 'dialing', digits: '', audio: 'handset' } : { name: 'idle', notice: null },
+    offHook, lastDialed: null, missed: { count: 0, calls: [] }, offerSave: null, lastPop: null,
+  };
 }
 
 export function stateName(model: PhoneModel): PhoneStateName {
@@ -72,7 +98,13 @@ const END_NOTICES: Partial<Record<CallEndReason, string>> = {
  * The soft keys under the display do what their label on the bottom row says (see view.ts):
  * soft1 is the left label, soft4 the right one.
  */
-export function softKeyAction(state: PhoneState, key: PhoneKey): PhoneKey {
+export function softKeyAction(model: PhoneModel, key: PhoneKey): PhoneKey {
+  const state = model.state;
+  if (key === 'soft2' || key === 'soft3') {
+    // the middle label (view.ts): 'Save' after an unknown caller, else 'Missed' while there are missed calls
+    if (state.name === 'idle') return model.offerSave ? 'contacts' : model.missed.count > 0 ? 'history' : key;
+    return key;
+  }
   if (key !== 'soft1' && key !== 'soft4') return key;
   const left = key === 'soft1';
   switch (state.name) {
@@ -81,14 +113,21 @@ export function softKeyAction(state: PhoneState, key: PhoneKey): PhoneKey {
     case 'ringing': return left ? 'cancel' : 'ok';
     case 'calling': return left ? key : 'cancel';
     case 'talking': return left ? 'hold' : 'cancel';
+    case 'missed': return left ? 'contacts' : 'ok';
+    case 'saving': return left ? 'backspace' : 'ok';
   }
+}
+
+/** The missed call under the cursor of the missed-calls list. */
+export function selectedMissed(model: PhoneModel): MissedCallsList['calls'][number] | null {
+  return model.state.name === 'missed' ? model.missed.calls[model.state.index] ?? null : null;
 }
 
 export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits): { model: PhoneModel; effects: PhoneEffect[] } {
   const effects: PhoneEffect[] = [];
   // The hook input updates `offHook` first; every helper builds on `current`.
   let current = model;
-  const next = (state: PhoneState, extra: Partial<PhoneModel> = {}) => ({ model: { ...current, ...extra, state }, effects });
+  const next = (state: PhoneState, extra: Partial<PhoneModel> = {}) => ({ model: { ...current, offerSave: null, ...extra, state }, effects });
   const same = () => ({ model: current, effects });
   const s = model.state;
 
@@ -110,6 +149,12 @@ export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits
       if (input.offHook) {
         switch (s.name) {
           case 'idle': return next({ name: 'dialing', digits: '', audio: 'handset' });
+          // lifting the handset on the missed-calls list calls the one selected back
+          case 'missed': {
+            const selected = selectedMissed(current);
+            return selected ? dial(dialString(selected.number), 'handset') : next({ name: 'dialing', digits: '', audio: 'handset' });
+          }
+          case 'saving': return same();
           // Lifting the handset after predialing dials the number.
           case 'dialing': return s.audio === 'none' && s.digits ? dial(s.digits, 'handset') : next({ ...s, audio: 'handset' });
           case 'ringing':
@@ -130,7 +175,11 @@ export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits
     }
 
     case 'key': {
-      const key = softKeyAction(s, input.key);
+      const key = softKeyAction(current, input.key);
+      if (s.name === 'missed') return missedKey(current, key, dial, next, same);
+      if (s.name === 'saving') return savingKey(s, key, limits.now, effects, next, same);
+      if (s.name === 'idle' && key === 'history') return current.missed.count > 0 ? next({ name: 'missed', index: 0 }) : next({ name: 'idle', notice: 'No missed calls' });
+      if (s.name === 'idle' && key === 'contacts' && current.offerSave) return next({ name: 'saving', number: current.offerSave, text: '', lastKey: null });
       if (DIAL_CHARS.has(key)) {
         switch (s.name) {
           case 'idle':
@@ -214,6 +263,18 @@ export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits
       if ((s.name === 'ringing' || s.name === 'talking') && s.call.callId === input.call.callId) return next({ ...s, call: input.call });
       return same();
 
+    case 'screenPop':
+      current = { ...current, lastPop: input.pop };
+      if ((s.name === 'ringing' || s.name === 'talking') && s.call.callId === input.pop.callId) return next({ ...s, pop: input.pop });
+      return { model: current, effects };
+
+    case 'missedCalls': {
+      current = { ...current, missed: input.missed };
+      if (s.name !== 'missed') return { model: current, effects };
+      // the list changed under the cursor: stay in range, leave when it is empty
+      return input.missed.calls.length === 0 ? next(IDLE) : next({ ...s, index: Math.min(s.index, input.missed.calls.length - 1) }, { offerSave: current.offerSave });
+    }
+
     case 'callFailed':
       return s.name === 'calling' ? next({ name: 'idle', notice: input.message }) : same();
 
@@ -221,7 +282,8 @@ export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits
       const { call, state } = input;
       const mine = (s.name === 'ringing' || s.name === 'talking' || s.name === 'calling') && s.call?.callId === call.callId;
       if (state === 'ringing' && call.direction === 'inbound') {
-        if (s.name === 'idle') return next({ name: 'ringing', call, answering: null });
+        const pop = current.lastPop?.callId === call.callId ? current.lastPop : null;
+        if (s.name === 'idle' || s.name === 'missed' || s.name === 'saving') return next({ name: 'ringing', call, answering: null, pop });
         effects.push({ type: 'hangup', callId: call.callId, reason: 'busy' });
         return same();
       }
@@ -229,13 +291,77 @@ export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits
       const placed = s.name === 'calling' && !s.call && call.direction === 'outbound' && call.number === s.number;
       if (!mine && !placed) return same();
       if (s.name === 'calling' && (state === 'dialing' || state === 'alerting')) return next({ ...s, call, alerting: state === 'alerting' });
-      if (state === 'active' && s.name === 'ringing') return next({ name: 'talking', call, audio: s.answering ?? 'speaker', since: limits.now });
-      if (state === 'active' && s.name === 'calling') return next({ name: 'talking', call, audio: s.audio, since: limits.now });
+      if (state === 'active' && s.name === 'ringing') return next({ name: 'talking', call, audio: s.answering ?? 'speaker', since: limits.now, pop: s.pop });
+      if (state === 'active' && s.name === 'calling') return next({ name: 'talking', call, audio: s.audio, since: limits.now, pop: null });
       if (state === 'ended') {
         const notice = input.reason === 'local-hangup' ? null : (input.reason && END_NOTICES[input.reason]) ?? 'Call ended';
-        return next({ name: 'idle', notice });
+        // an unknown caller: offer to save them as a contact on the idle screen
+        const pop = s.name === 'ringing' || s.name === 'talking' ? s.pop : null;
+        return next({ name: 'idle', notice }, { offerSave: pop && !pop.contact && pop.number ? pop.number : null });
       }
       return same();
     }
   }
+}
+
+type Result = { model: PhoneModel; effects: PhoneEffect[] };
+
+/** Keys on the missed-calls list: up/down move, one key calls back, 'Save' files an unknown caller. */
+function missedKey(
+  model: PhoneModel, key: PhoneKey,
+  dial: (number: string, audio: AudioPath) => Result, next: (state: PhoneState) => Result, same: () => Result,
+): Result {
+  const s = model.state as Extract<PhoneState, { name: 'missed' }>;
+  const selected = selectedMissed(model);
+  switch (key) {
+    case 'up': return next({ ...s, index: Math.max(0, s.index - 1) });
+    case 'down': return next({ ...s, index: Math.min(model.missed.calls.length - 1, s.index + 1) });
+    case 'ok':
+    case 'redial':
+    case '#':
+      return selected ? dial(dialString(selected.number), model.offHook ? 'handset' : 'speaker') : same();
+    case 'speaker': return selected ? dial(dialString(selected.number), 'speaker') : same();
+    case 'contacts':
+      return selected && !selected.name ? next({ name: 'saving', number: selected.number, text: '', lastKey: null }) : same();
+    case 'cancel':
+    case 'history':
+      return next(IDLE);
+    default: return same();
+  }
+}
+
+/** Name entry for a new contact: multi-tap letters, backspace, OK saves. */
+function savingKey(
+  s: Extract<PhoneState, { name: 'saving' }>, key: PhoneKey, now: number, effects: PhoneEffect[],
+  next: (state: PhoneState, extra?: Partial<PhoneModel>) => Result, same: () => Result,
+): Result {
+  const letters = MULTI_TAP[key];
+  if (letters) {
+    const again = s.lastKey?.key === key && now - s.lastKey.at < MULTI_TAP_MS && s.text.length > 0;
+    if (again) {
+      const last = s.text.at(-1)!.toLowerCase();
+      const cycled = letters[(letters.indexOf(last) + 1) % letters.length];
+      return next({ ...s, text: s.text.slice(0, -1) + casedLike(cycled, s.text), lastKey: { key, at: now } });
+    }
+    if (s.text.length >= MAX_NAME) return same();
+    return next({ ...s, text: s.text + casedLike(letters[0], s.text + '_'), lastKey: { key, at: now } });
+  }
+  switch (key) {
+    case 'backspace': return next({ ...s, text: s.text.slice(0, -1), lastKey: null });
+    case 'right': return next({ ...s, lastKey: null });
+    case 'ok': {
+      const name = s.text.trim();
+      if (!name) return same();
+      effects.push({ type: 'saveContact', number: s.number, name });
+      return next({ name: 'idle', notice: `Saved ${name}`.slice(0, 30) });
+    }
+    case 'cancel': return next(IDLE);
+    default: return same();
+  }
+}
+
+/** Names are typed in Title Case: a letter after a space (or the first) is upper case. */
+function casedLike(letter: string, textBefore: string): string {
+  const startOfWord = textBefore.length <= 1 || textBefore.at(-2) === ' ';
+  return startOfWord ? letter.toUpperCase() : letter;
 }

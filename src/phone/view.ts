@@ -1,6 +1,7 @@
-import type { CallInfo } from '../core/events.js';
+import { formatDuration } from '../core/duration.js';
+import type { CallInfo, ScreenPop } from '../core/events.js';
 import type { ScreenModel } from '../display/screen.js';
-import type { PhoneModel } from './state.js';
+import { MULTI_TAP, MULTI_TAP_MS, selectedMissed, type PhoneModel } from './state.js';
 
 export interface ViewContext {
   deviceName: string;
@@ -14,12 +15,6 @@ export interface ViewContext {
 
 const two = (n: number) => String(n).padStart(2, '0');
 
-export function formatDuration(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const hours = Math.floor(total / 3600);
-  const rest = `${two(Math.floor((total % 3600) / 60))}:${two(total % 60)}`;
-  return hours > 0 ? `${hours}:${rest}` : rest;
-}
 
 /** Who is calling, in words: the name, else why caller ID has none. */
 export function callerLabel(call: CallInfo): string {
@@ -28,6 +23,42 @@ export function callerLabel(call: CallInfo): string {
   if (call.number) return 'Unknown caller';
   return call.numberAbsent === 'unavailable' ? 'Number unavailable' : 'Incoming call';
 }
+
+/** Columns of the 240x128 display with an 8 px wide font. */
+const COLUMNS = 30;
+
+function localDate(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+}
+
+/** '3 calls, last 2026-11-02' — how well the shop knows this customer, in one row. */
+export function historyLine(pop: ScreenPop): string | null {
+  if (pop.interactionCount === 0) return pop.contact ? 'No calls yet' : 'New caller';
+  const last = pop.recent[0];
+  const count = `${pop.interactionCount} ${pop.interactionCount === 1 ? 'contact' : 'contacts'}`;
+  return last?.at ? `${count}, last ${localDate(last.at)}` : count;
+}
+
+/** The rows under the caller's name: company or tag, number, history, then order / open item / note. */
+function popRows(pop: ScreenPop): string[] {
+  const rows: string[] = [];
+  const about = pop.contact?.company ?? pop.contact?.tag;
+  if (about) rows.push(about);
+  if (pop.displayNumber) rows.push(pop.displayNumber);
+  const history = historyLine(pop);
+  if (history) rows.push(history);
+  if (pop.lastOrder) rows.push(`Order: ${pop.lastOrder.summary}`);
+  for (const item of pop.openItems) rows.push(item);
+  if (pop.contact?.note) rows.push(pop.contact.note);
+  return rows;
+}
+
+const softKeys3 = (left: string, middle: string, right: string) => {
+  const gap = COLUMNS - left.length - middle.length - right.length;
+  const before = Math.max(1, Math.floor(gap / 2));
+  return { text: `${left}${' '.repeat(before)}${middle}${' '.repeat(Math.max(1, gap - before))}${right}` };
+};
 
 /** What the 240x128 display shows in each phone state: 8 rows of 16 px, status bar on top, soft keys at the bottom. */
 export function phoneView(model: PhoneModel, view: ViewContext): ScreenModel {
@@ -41,10 +72,41 @@ export function phoneView(model: PhoneModel, view: ViewContext): ScreenModel {
       return {
         rows: [
           title(view.deviceName), null,
-          { text: time, align: 'center' }, { text: date, align: 'center' }, null,
+          { text: time, align: 'center' }, { text: date, align: 'center' },
+          model.missed.count > 0 ? { text: `${model.missed.count} missed ${model.missed.count === 1 ? 'call' : 'calls'}`, align: 'center' } : null,
           s.notice ? { text: s.notice, align: 'center' } : null,
           view.lineProblem ? { text: view.lineProblem, align: 'center', inverse: true } : null,
-          softKeys('Redial', 'Menu'),
+          model.offerSave ? softKeys3('Redial', 'Save', 'Menu') : model.missed.count > 0 ? softKeys3('Redial', 'Missed', 'Menu') : softKeys('Redial', 'Menu'),
+        ],
+      };
+    }
+    case 'missed': {
+      // five calls a screen, the selected one inverse
+      const calls = model.missed.calls;
+      const first = Math.max(0, Math.min(s.index - 2, calls.length - 5));
+      const rows = calls.slice(first, first + 5).map((call, i) => {
+        const when = call.at ? `${two(new Date(call.at).getMonth() + 1)}-${two(new Date(call.at).getDate())} ` : '';
+        return { text: `${when}${call.name ?? call.displayNumber}`.slice(0, COLUMNS), inverse: first + i === s.index };
+      });
+      while (rows.length < 5) rows.push({ text: '', inverse: false });
+      const selected = selectedMissed(model);
+      return {
+        rows: [
+          title(`Missed calls (${model.missed.count})`), ...rows,
+          selected?.name ? { text: selected.displayNumber, align: 'center' } : null,
+          softKeys(selected && !selected.name ? 'Save' : '', 'Call'),
+        ],
+      };
+    }
+    case 'saving': {
+      const typing = s.lastKey !== null && view.now - s.lastKey.at < MULTI_TAP_MS && MULTI_TAP[s.lastKey.key] !== undefined;
+      return {
+        rows: [
+          title('Save contact'), null,
+          { text: s.number, align: 'center' }, null,
+          { text: 'Name:', align: 'left' },
+          { text: `${s.text}${typing ? '' : '_'}`, align: 'left' }, null,
+          softKeys('Del', 'Save'),
         ],
       };
     }
@@ -56,15 +118,29 @@ export function phoneView(model: PhoneModel, view: ViewContext): ScreenModel {
           softKeys('Del', 'Call'),
         ],
       };
-    case 'ringing':
+    case 'ringing': {
+      const status = { text: s.answering ? 'Answering...' : 'Ringing', align: 'center' as const };
+      if (s.pop) {
+        // the screen pop: who, what they are to the shop, how often they called, last order, open items, note
+        const details = popRows(s.pop).slice(0, 4).map((text) => ({ text, align: 'center' as const }));
+        while (details.length < 4) details.push({ text: '', align: 'center' });
+        return {
+          rows: [
+            title(s.answering ? 'Answering...' : 'Incoming call'),
+            { text: s.pop.contact?.name ?? callerLabel(s.call), align: 'center' }, ...details, null,
+            softKeys('Reject', 'Answer'),
+          ],
+        };
+      }
       return {
         rows: [
           title('Incoming call'), null,
           { text: callerLabel(s.call), align: 'center' }, { text: s.call.number, align: 'center' }, null,
-          { text: s.answering ? 'Answering...' : 'Ringing', align: 'center' }, null,
+          status, null,
           softKeys('Reject', 'Answer'),
         ],
       };
+    }
     case 'calling':
       return {
         rows: [
@@ -74,14 +150,18 @@ export function phoneView(model: PhoneModel, view: ViewContext): ScreenModel {
           softKeys('', 'End'),
         ],
       };
-    case 'talking':
+    case 'talking': {
+      const name = s.pop?.contact?.name ?? s.call.name;
       return {
         rows: [
           title(s.audio === 'speaker' ? 'Connected (speaker)' : 'Connected'), null,
-          { text: s.call.name ?? (s.call.number || callerLabel(s.call)), align: 'center' }, s.call.name ? { text: s.call.number, align: 'center' } : null, null,
+          { text: name ?? (s.call.number || callerLabel(s.call)), align: 'center' },
+          name ? { text: s.pop?.displayNumber || s.call.number, align: 'center' } : null,
+          s.pop?.contact ? { text: s.pop.contact.company ?? s.pop.contact.tag ?? '', align: 'center' } : null,
           { text: formatDuration(view.now - s.since), align: 'center' }, null,
           softKeys('Hold', 'End'),
         ],
       };
+    }
   }
 }

@@ -1,4 +1,5 @@
 import { isPhoneKey, type LedId, type LedState, type PhoneKey, type RingCadence } from '../../drivers/mcu/types.js';
+import type { ScreenPop } from '../core/events.js';
 
 /** The virtual phone's WebSocket protocol (JSON text frames), both directions, validated and bounded. */
 
@@ -16,6 +17,7 @@ export type ServerMessage =
   | { type: 'led'; led: LedId; state: LedState }
   | { type: 'hook'; offHook: boolean }
   | { type: 'phone'; state: string }
+  | { type: 'screenPop'; pop: ScreenPop }
   | { type: 'error'; message: string };
 
 export const MAX_CLIENT_MESSAGE_BYTES = 4096;

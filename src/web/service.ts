@@ -123,6 +123,7 @@ export class WebService implements Service {
         this.#phoneState = state;
         this.broadcast({ type: 'phone', state });
       }),
+      bus.on('web', 'screenPopped', (pop) => this.broadcast({ type: 'screenPop', pop })),
     );
   }
 

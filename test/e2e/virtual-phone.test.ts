@@ -134,7 +134,7 @@ describe('virtual phone in a browser (npm start)', () => {
     await page.waitForSelector('#ringer[data-ringing="true"]');
     await waitForDisplay('Incoming call');
     await waitForDisplay('ACME HARDWARE'); // after the first 2 s ring burst
-    expect(await displayText()).toContain('2125551234');
+    expect(await displayText()).toContain('(212) 555-1234');
     await page.click('#hook');
     await waitForDisplay('Connected');
     await page.click('#remote-hangup');
@@ -142,6 +142,48 @@ describe('virtual phone in a browser (npm start)', () => {
     await page.click('#hook');
     await page.waitForFunction(() => document.querySelector('#phone-state')?.textContent === 'idle');
     await page.selectOption('#incoming select[name="line"]', 'sim');
+  });
+
+  it('an unknown caller who hung up is on the missed list, is saved from the keypad and is popped by name the next time', async () => {
+    const field = (name: string) => page.textContent(`#customer-card [data-field="${name}"]`);
+    await page.fill('#incoming input[name="number"]', '2125550199');
+    await page.fill('#incoming input[name="name"]', '');
+    await page.click('#incoming button[type="submit"]');
+    await page.waitForFunction(() => document.querySelector('#customer-card [data-field="number"]')?.textContent === '(212) 555-0199');
+    expect(await field('name')).toBe('Unknown caller');
+    await waitForDisplay('New caller');
+    await page.click('#remote-hangup');
+    await waitForDisplay('Missed call');
+
+    // 'Save' on the idle screen, then the name by multi-tap: 2 = A, 6 6 = n, (next letter) 6 6 = n
+    await page.click('button[data-key="soft2"]');
+    await waitForDisplay('Save contact');
+    for (const key of ['2', '6', '6', 'right', '6', '6']) await page.click(`button[data-key="${key}"]`);
+    await waitForDisplay('Ann');
+    await page.click('button[data-key="ok"]');
+    await waitForDisplay('Saved Ann');
+    await page.click('button[data-key="cancel"]');
+    await waitForDisplay('1 missed call');
+    expect(await canvasShows('1 missed call')).toBe(true);
+
+    // the same number rings again: the display and the customer panel know them now
+    await page.click('#incoming button[type="submit"]');
+    await page.waitForFunction(() => document.querySelector('#customer-card [data-field="name"]')?.textContent === 'Ann');
+    await waitForDisplay('Ann');
+    expect(await canvasShows('Ann')).toBe(true);
+    expect(await field('history')).toContain('missed');
+    await page.click('#remote-hangup');
+    await waitForDisplay('Missed call');
+
+    // one key on the missed-calls list calls back, which clears their missed calls
+    await page.click('button[data-key="history"]');
+    await waitForDisplay('Missed calls (2)');
+    await page.click('button[data-key="ok"]');
+    await page.waitForFunction(() => ['calling', 'talking'].includes(document.querySelector('#phone-state')?.textContent ?? ''));
+    await page.click('button[data-key="cancel"]');
+    await page.waitForFunction(() => document.querySelector('#phone-state')?.textContent === 'idle');
+    await waitForDisplay('Redial');
+    await page.waitForFunction(() => !(document.querySelector('#display') as HTMLCanvasElement).dataset.text?.includes('missed'));
   });
 
   it('refuses the control channel to a foreign Origin', async () => {

@@ -37,7 +37,7 @@ describe('the analog line over UARTs (socat pty pairs)', () => {
     await writePort(callerIdPort, SEIZURE);
     await writePort(callerIdPort, MDMF.subarray(0, 17));
     await writePort(callerIdPort, MDMF.subarray(17));
-    await waitFor(() => shows('2125551234') && shows('ACME HARDWARE'), "shows('2125551234') && shows('ACME HARDWARE')", 5000);
+    await waitFor(() => shows('(212) 555-1234') && shows('ACME HARDWARE'), "shows('(212) 555-1234') && shows('ACME HARDWARE')", 5000);
     expect(firmware.ringer.cadence.length).toBeGreaterThan(0);
 
     await firmware.setHook(true);
@@ -64,9 +64,9 @@ describe('the analog line over UARTs (socat pty pairs)', () => {
     await firmware.ring(false);
     await writePort(callerIdPort, Buffer.concat([SEIZURE, bad]));
     await new Promise((r) => setTimeout(r, 500));
-    expect(shows('2125551234')).toBe(false);
+    expect(shows('(212) 555-1234')).toBe(false);
     await writePort(callerIdPort, Buffer.concat([SEIZURE, MDMF]));
-    await waitFor(() => shows('2125551234'), "shows('2125551234')", 5000);
+    await waitFor(() => shows('(212) 555-1234'), "shows('(212) 555-1234')", 5000);
     await firmware.setHook(true);
     await waitFor(() => app.phone.describe().state === 'talking', 'talking', 3000);
     await firmware.setHook(false);

@@ -35,6 +35,22 @@ function setHook(value) {
   button.textContent = value ? 'Hang up (replace handset)' : 'Lift handset';
 }
 
+/** The screen pop of the ringing call, as text (never HTML: it comes from contact data). */
+function showCustomer(pop) {
+  const card = document.getElementById('customer-card');
+  const set = (field, text) => { card.querySelector(`[data-field="${field}"]`).textContent = text || '–'; };
+  const when = (at) => (at ? new Date(at).toLocaleDateString() : 'date unknown');
+  set('name', pop.contact ? pop.contact.name : 'Unknown caller');
+  set('company', pop.contact ? [pop.contact.company, pop.contact.tag].filter(Boolean).join(' · ') : '');
+  set('number', pop.displayNumber);
+  set('history', pop.interactionCount === 0 ? 'first contact' : `${pop.interactionCount} before; ${pop.recent.map((r) => `${when(r.at)} ${r.summary}`).join('; ')}`);
+  set('order', pop.lastOrder ? `${when(pop.lastOrder.at)} ${pop.lastOrder.summary}` : '');
+  set('items', pop.openItems.join('; '));
+  set('note', pop.contact ? pop.contact.note : '');
+  card.hidden = false;
+  document.getElementById('customer-empty').hidden = true;
+}
+
 function handle(message) {
   switch (message.type) {
     case 'hello':
@@ -61,6 +77,7 @@ function handle(message) {
     }
     case 'hook': setHook(message.offHook); break;
     case 'phone': document.getElementById('phone-state').textContent = message.state; break;
+    case 'screenPop': showCustomer(message.pop); break;
     case 'error': document.getElementById('error').textContent = message.message; break;
   }
 }

@@ -7,7 +7,9 @@ import { loadBoard } from '../../../src/board/board.js';
 import { validateConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
 import { loadUnifont, type BitmapFont } from '../../../src/display/font.js';
+import type { BusEvents } from '../../../src/core/events.js';
 import { findText } from '../../support/display-text.js';
+import { waitFor } from '../../support/wait.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { captureLogger } from '../../support/log.js';
 
@@ -120,13 +122,70 @@ describe('the app on the sim board', () => {
   });
 });
 
+describe('customers on the sim board', () => {
+  it('pops a saved customer with their history on the display; a missed call is listed and called back with one key', async () => {
+    const { app, sim, shows } = await boot({ device: { name: 'Garden Shop', country: 'CN' } });
+    const pops: Array<BusEvents['screenPopped']> = [];
+    app.bus.on('test', 'screenPopped', (pop) => void pops.push(pop));
+    const wang = await app.contacts.repository.create({
+      name: '王丽', company: 'Garden Cafe', numbers: ['138 0013 8000'], tags: ['vip'], notes: 'Deliver to the back door',
+      due: [{ kind: 'renewal', date: '2026-12-01' }],
+    });
+    const first = sim.line!.injectIncoming({ number: '13800138000', name: null });
+    expect(await shows('王丽')).toBe(true);
+    expect(await shows('Garden Cafe')).toBe(true);
+    expect(await shows('138 0013 8000')).toBe(true);
+    expect(await shows('No calls yet')).toBe(true);
+    expect(pops.at(-1)).toMatchObject({ callId: first.info.callId, contact: { id: wang.id, name: '王丽', tag: 'vip', note: 'Deliver to the back door' }, openItems: ['renewal due 2026-12-01'] });
+    sim.line!.remoteHangup(first.info.callId);
+    await app.history.settled();
+    expect(await shows('1 missed call')).toBe(true);
+
+    // rings again: one earlier interaction (the missed call) on the display
+    const second = sim.line!.injectIncoming({ number: '+86 138 0013 8000', name: null });
+    expect(await shows('1 contact, last')).toBe(true);
+    expect(pops.at(-1)).toMatchObject({ callId: second.info.callId, interactionCount: 1, recent: [{ kind: 'call', summary: 'missed' }] });
+    sim.line!.remoteHangup(second.info.callId);
+    await app.history.settled();
+    expect(await shows('2 missed calls')).toBe(true);
+
+    // the missed-calls list: one key calls back, and calling back clears them
+    sim.mcu.keypad.press('history');
+    expect(await shows('Missed calls (2)')).toBe(true);
+    sim.mcu.keypad.press('ok');
+    await app.phone.settled();
+    expect(app.phone.describe()).toMatchObject({ state: 'calling' });
+    // the newest missed call first, its number as it can be dialled
+    expect(sim.line!.calls().at(-1)!.info).toMatchObject({ direction: 'outbound', number: '+8613800138000' });
+    await app.history.settled();
+    await waitFor(() => app.history.repository.missedCount === 0, 'the missed calls handled');
+  });
+
+  it('an unknown caller is offered for saving after the call, and is known by name the next time', async () => {
+    const { app, sim, shows } = await boot();
+    const call = sim.line!.injectIncoming({ number: '2125550199', name: null });
+    expect(await shows('(212) 555-0199')).toBe(true);
+    expect(await shows('New caller')).toBe(true);
+    sim.line!.remoteHangup(call.info.callId);
+    expect(await shows('Save')).toBe(true);
+    sim.mcu.keypad.press('soft2');
+    expect(await shows('Save contact')).toBe(true);
+    for (const key of ['2', '6', '6', 'right', '6', '6', 'ok'] as const) sim.mcu.keypad.press(key);
+    expect(await shows('Saved Ann')).toBe(true);
+    await waitFor(() => app.contacts.repository.findByNumber('+12125550199') !== undefined, 'the contact saved');
+    expect(app.contacts.repository.findByNumber('(212) 555-0199')!.entry.name).toBe('Ann');
+    sim.line!.injectIncoming({ number: '2125550199', name: null });
+    expect(await shows('Ann')).toBe(true);
+  });
+});
+
 describe('the analog line on the sim board', () => {
   it('a ring with caller ID shows the caller; off-hook seizes the line; keys dial DTMF; on-hook releases', async () => {
     const { sim, shows, app } = await boot();
     sim.mcu.line.injectRing(true);
     expect(await shows('Incoming call')).toBe(true);
     sim.callerId.inject({ format: 'sdmf', number: '2125551234', name: null });
-    expect(await shows('2125551234')).toBe(true);
+    expect(await shows('(212) 555-1234')).toBe(true);
     sim.mcu.keypad.setHook(true);
     await app.phone.settled();
     expect(sim.mcu.line.seized).toBe(true);

@@ -124,3 +124,87 @@ describe('phone state machine', () => {
     expect(run(keys('soft1'), ringing.model).effects).toEqual([{ type: 'hangup', callId: 'in-1', reason: 'rejected' }]);
   });
 });
+
+describe('phone: screen pop, missed calls and saving a caller', () => {
+  const missed = {
+    count: 2,
+    calls: [
+      { id: 'h2', number: '13900000002', displayNumber: '139 0000 0002', name: null, at: null },
+      { id: 'h1', number: '13800138000', displayNumber: '138 0013 8000', name: 'Wang Li', at: null },
+    ],
+  };
+  const pop = (contact: boolean) => ({
+    callId: 'in-1', lineId: 'sim', direction: 'inbound' as const, number: '13800138000', displayNumber: '138 0013 8000',
+    contact: contact ? { id: 'c1', name: 'Wang Li', company: 'Garden Cafe', tag: null, note: null } : null,
+    interactionCount: 0, recent: [], lastOrder: null, openItems: [],
+  });
+
+  it('keeps the screen pop of the ringing call into the conversation', () => {
+    const { model } = run([
+      { type: 'call', call: inbound, state: 'ringing' },
+      { type: 'screenPop', pop: { ...pop(true), callId: 'other' } },
+      { type: 'screenPop', pop: pop(true) },
+      { type: 'hook', offHook: true },
+      { type: 'call', call: inbound, state: 'active' },
+    ]);
+    expect(model.state).toMatchObject({ name: 'talking', pop: { contact: { name: 'Wang Li' } } });
+  });
+
+  it('one key calls a missed caller back; the handset does too', () => {
+    const listed = run([{ type: 'missedCalls', missed }, ...keys('soft2')]);
+    expect(listed.model.state).toEqual({ name: 'missed', index: 0 });
+    const second = run(keys('down', 'down', 'ok'), listed.model);
+    expect(second.effects).toEqual([{ type: 'placeCall', number: '13800138000' }]);
+    const lifted = run([{ type: 'hook', offHook: true }], listed.model);
+    expect(lifted.effects).toEqual([{ type: 'placeCall', number: '13900000002' }]);
+    expect(lifted.model.state).toMatchObject({ name: 'calling', audio: 'handset' });
+    expect(run(keys('history', 'cancel'), listed.model).model.state.name).toBe('idle');
+    // without missed calls the History key says so
+    expect(run(keys('history')).model.state).toEqual({ name: 'idle', notice: 'No missed calls' });
+  });
+
+  it('the list follows changes and closes when the last missed call is handled', () => {
+    const listed = run([{ type: 'missedCalls', missed }, ...keys('history', 'down')]);
+    const shorter = run([{ type: 'missedCalls', missed: { count: 1, calls: [missed.calls[0]] } }], listed.model);
+    expect(shorter.model.state).toEqual({ name: 'missed', index: 0 });
+    expect(run([{ type: 'missedCalls', missed: { count: 0, calls: [] } }], shorter.model).model.state.name).toBe('idle');
+  });
+
+  it('saves an unknown caller after the call by multi-tap', () => {
+    let now = 0;
+    const step = (model: PhoneModel, input: PhoneInput, dt = 2000) => {
+      now += dt;
+      return reduce(model, input, { maxDigits: 8, now });
+    };
+    let { model } = run([
+      { type: 'call', call: inbound, state: 'ringing' },
+      { type: 'screenPop', pop: pop(false) },
+      { type: 'call', call: inbound, state: 'ended', reason: 'cancelled' },
+    ]);
+    expect(model.offerSave).toBe('13800138000');
+    model = step(model, { type: 'key', key: 'soft2' }).model;
+    expect(model.state).toMatchObject({ name: 'saving', number: '13800138000', text: '' });
+    // 9 9 9 (w x y), pause, 4 4 4 (i), 0 (space), 5 (j): "Yi J"
+    for (const [key, dt] of [['9', 2000], ['9', 300], ['9', 300], ['4', 2000], ['4', 300], ['4', 300], ['0', 2000], ['5', 2000]] as const) {
+      model = step(model, { type: 'key', key }, dt).model;
+    }
+    expect(model.state).toMatchObject({ text: 'Yi J' });
+    model = step(model, { type: 'key', key: 'backspace' }).model;
+    const saved = step(model, { type: 'key', key: 'ok' });
+    expect(saved.effects).toEqual([{ type: 'saveContact', number: '13800138000', name: 'Yi' }]);
+    expect(saved.model.state).toEqual({ name: 'idle', notice: 'Saved Yi' });
+    expect(saved.model.offerSave).toBeNull();
+  });
+
+  it("a known caller is not offered for saving; 'Save' on the missed list only for unknown numbers", () => {
+    const { model } = run([
+      { type: 'call', call: inbound, state: 'ringing' },
+      { type: 'screenPop', pop: pop(true) },
+      { type: 'call', call: inbound, state: 'ended', reason: 'cancelled' },
+    ]);
+    expect(model.offerSave).toBeNull();
+    const listed = run([{ type: 'missedCalls', missed }, ...keys('history')]);
+    expect(run(keys('soft1'), listed.model).model.state).toMatchObject({ name: 'saving', number: '13900000002' });
+    expect(run(keys('down', 'soft1'), listed.model).model.state).toMatchObject({ name: 'missed', index: 1 });
+  });
+});
