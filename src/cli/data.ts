@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { formatDuration } from '../core/duration.js';
-import { print } from './context.js';
+import { CliExit, EXIT, print } from './context.js';
 import { callDaemon, globals } from './daemon.js';
 
 /** `deskline contacts|history|recordings ...`: the phone's local data, through the running daemon. */
@@ -33,7 +33,8 @@ export function addDataCommands(program: Command): void {
         ...result.errors.slice(0, 50).map((e) => `  line ${e.row}${e.column ? `, ${e.column}` : ''}: ${e.message}`),
         ...(result.errors.length > 50 ? [`  ... and ${result.errors.length - 50} more (use --json for all)`] : []),
       ].join('\n'));
-      if (result.errors.length > 0) process.exitCode = 1;
+      // the good rows are in; the exit code tells a script that some were not
+      if (result.errors.length > 0) throw new CliExit(EXIT.failure, '');
     });
   contacts
     .command('export')

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
@@ -116,4 +116,59 @@ describe('deskline CLI', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no deskline daemon is running/);
   });
+
+  it('contacts import reports bad rows and keeps the good ones; a damaged shard at the next start comes back from its last good copy', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'cli-contacts-'));
+    const start = async () => spawnPeer({
+      name: 'deskline',
+      command: process.execPath,
+      args: [MAIN, 'start', '--board', 'sim', '--port', String(await freeTcpPort()), '--data', data],
+      debianPackage: 'nodejs',
+      env: { ...process.env, DESKLINE_CONFIG: '' },
+      ready: { line: /Virtual phone: http:\/\/127\.0\.0\.1:\d+/ },
+      readyTimeoutMs: 20_000,
+    });
+    let daemon = await start();
+    const csv = join(data, 'customers.csv');
+    writeFileSync(csv, 'name,phone,company,renewal_due\nWang Li,(212) 555-0101,Garden Cafe,2026-12-01\nBad Date,(212) 555-0103,Nobody,2026-13-45\nAnn Lee,212-555-0102,,\n');
+    const imported = await deskline(['contacts', 'import', csv, '--data', data]);
+    expect(imported.code).toBe(1); // a row had errors
+    expect(imported.stdout).toMatch(/created 2\b/);
+    expect(imported.stdout).toMatch(/line 3, renewal_due: .*2026-13-45/);
+    const found = JSON.parse((await deskline(['contacts', 'search', 'wang', '--json', '--data', data])).stdout) as Array<{ id: string; name: string; numbers: string[] }>;
+    expect(found).toEqual([expect.objectContaining({ name: 'Wang Li', numbers: ['(212) 555-0101'] })]);
+    const exported = join(data, 'export.csv');
+    expect((await deskline(['contacts', 'export', exported, '--data', data])).stdout).toMatch(/2 contacts written/);
+    expect(readFileSync(exported, 'utf8')).toMatch(/Ann Lee/);
+
+    // a second write of Wang Li's shard: its first version becomes the last good copy (.bak)
+    const wangId = found[0].id;
+    const contactsDir = join(data, 'store', 'contacts');
+    const shardOf = () => readdirSync(contactsDir).find((f) => /^\d+\.json$/.test(f) && readFileSync(join(contactsDir, f), 'utf8').includes(wangId))!;
+    await controlSave(data, wangId);
+    expect(readFileSync(join(contactsDir, shardOf()), 'utf8')).toContain('owes 20');
+    expect((await daemon.stop()).code).toBe(0);
+
+    // power cut mid-way through some later write (simulated): the shard is cut in half
+    const shard = join(contactsDir, shardOf());
+    const text = readFileSync(shard, 'utf8');
+    writeFileSync(shard, text.slice(0, text.length >> 1));
+    daemon = await start();
+    expect(daemon.output()).toMatch(/store: restored-backup/);
+    const again = JSON.parse((await deskline(['contacts', 'search', 'wang', '--json', '--data', data])).stdout) as Array<{ id: string; note: string | null }>;
+    // the last good copy: Wang Li as imported, before the edit
+    expect(again).toEqual([expect.objectContaining({ id: wangId, note: null })]);
+    expect((await daemon.stop()).code).toBe(0);
+  });
 });
+
+/** Edits a contact over the control socket (no CLI command edits contacts yet). */
+async function controlSave(data: string, id: string): Promise<void> {
+  const { connectControl } = await import('../../src/control/client.js');
+  const client = await connectControl(join(data, 'run', 'deskline.sock'));
+  try {
+    await client.call('contacts.save', { contact: { id, notes: 'owes 20' } });
+  } finally {
+    client.close();
+  }
+}
