@@ -119,7 +119,9 @@ export function createApp(options: AppOptions): App {
   });
   const country = () => config.device.country;
   const contacts = new ContactsService({ store, control, bus, clock, log: logFor('contacts'), country });
+  // a caller's contact; none while the contacts service is not running (calls are still filed and popped)
   const contactOf = (number: string) => {
+    if (!contacts.running) return null;
     const hit = contacts.repository.findByNumber(number);
     return hit ? { id: hit.id, entry: hit.entry } : null;
   };

@@ -55,6 +55,11 @@ export class ContactsService implements Service {
 
   constructor(private readonly ctx: ContactsServiceContext) {}
 
+  /** Whether the repository is open (other services degrade without it rather than fail). */
+  get running(): boolean {
+    return this.#repository !== null;
+  }
+
   get repository(): ContactsRepository {
     if (!this.#repository) throw new DesklineError('CONTACTS_NOT_STARTED', 'the contacts service is not running');
     return this.#repository;
