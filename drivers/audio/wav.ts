@@ -8,29 +8,55 @@ export interface PcmWav {
   samples: Int16Array;
 }
 
-export function parseWav(bytes: Uint8Array): PcmWav {
+/** Where a PCM S16LE WAV's audio is (from the file's first bytes: the header may be all that was read). */
+export interface WavLayout {
+  channels: number;
+  sampleRate: number;
+  /** offset of the first sample */
+  dataOffset: number;
+  /** audio bytes: the header's data size, cut to what the file holds and to whole sample frames */
+  dataBytes: number;
+}
+
+/**
+ * Walks the RIFF chunks (metadata chunks such as LIST or fact are skipped) to the 16-bit PCM data chunk.
+ * `bytes` must reach at least the data chunk's header; `fileBytes` is the whole file's size (a recorder that
+ * crashed may leave a data size past the end: the layout is cut to the bytes there are).
+ */
+export function wavLayout(bytes: Uint8Array, fileBytes = bytes.length): WavLayout {
+  const bad = (why: string) => new DriverError('DRIVER_INVALID_ARGUMENT', why);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tag = (offset: number) => String.fromCharCode(...bytes.subarray(offset, offset + 4));
-  if (bytes.length < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') throw new DriverError('DRIVER_INVALID_ARGUMENT', 'not a RIFF/WAVE file');
+  if (bytes.length < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') throw bad('not a RIFF/WAVE file');
   let offset = 12;
   let format: { sampleRate: number; channels: number; bits: number; code: number } | null = null;
   while (offset + 8 <= bytes.length) {
     const id = tag(offset);
     const size = view.getUint32(offset + 4, true);
     const body = offset + 8;
-    if (id === 'fmt ' && size >= 16) {
+    if (id === 'fmt ') {
+      if (size < 16 || body + 16 > bytes.length) throw bad('short fmt chunk');
       format = { code: view.getUint16(body, true), channels: view.getUint16(body + 2, true), sampleRate: view.getUint32(body + 4, true), bits: view.getUint16(body + 14, true) };
     } else if (id === 'data') {
-      if (!format) throw new DriverError('DRIVER_INVALID_ARGUMENT', 'WAVE data chunk before its fmt chunk');
-      if (format.code !== 1 || format.bits !== 16) throw new DriverError('DRIVER_INVALID_ARGUMENT', `only 16-bit PCM WAV is supported (format ${format.code}, ${format.bits} bits)`);
-      const length = Math.min(size, bytes.length - body) & ~1;
-      const samples = new Int16Array(length / 2);
-      for (let i = 0; i < samples.length; i++) samples[i] = view.getInt16(body + i * 2, true);
-      return { sampleRate: format.sampleRate, channels: format.channels, samples };
+      if (!format) throw bad('WAVE data chunk before its fmt chunk');
+      if (format.code !== 1 || format.bits !== 16) throw bad(`only 16-bit PCM WAV is supported (format ${format.code}, ${format.bits} bits)`);
+      if (format.channels < 1 || format.sampleRate < 1) throw bad(`${format.channels} channels at ${format.sampleRate} Hz`);
+      const frame = format.channels * 2;
+      const available = Math.min(size, Math.max(0, fileBytes - body));
+      return { channels: format.channels, sampleRate: format.sampleRate, dataOffset: body, dataBytes: available - (available % frame) };
     }
     offset = body + size + (size & 1);
   }
-  throw new DriverError('DRIVER_INVALID_ARGUMENT', 'WAVE file has no data chunk');
+  throw bad('WAVE file has no data chunk');
+}
+
+/** Samples (interleaved) of a whole 16-bit PCM WAV file. */
+export function parseWav(bytes: Uint8Array): PcmWav {
+  const layout = wavLayout(bytes);
+  const view = new DataView(bytes.buffer, bytes.byteOffset + layout.dataOffset, layout.dataBytes);
+  const samples = new Int16Array(layout.dataBytes / 2);
+  for (let i = 0; i < samples.length; i++) samples[i] = view.getInt16(i * 2, true);
+  return { sampleRate: layout.sampleRate, channels: layout.channels, samples };
 }
 
 /** A 44-byte canonical header for `dataBytes` of 16-bit PCM. */

@@ -10,6 +10,7 @@
 // needs no clock. All file I/O is asynchronous (libuv thread pool) and serialised, so the 20 ms
 // media loop never blocks on the disk.
 import { open, type FileHandle } from 'node:fs/promises';
+import { parseWav as parsePcmWav, wavHeader as pcmWavHeader, type PcmWav } from '../../drivers/audio/wav.js';
 import { MediaError } from './errors.js';
 
 const HEADER_BYTES = 44;
@@ -26,25 +27,7 @@ export interface WavRecorderOptions {
 
 /** The 44-byte canonical header for PCM S16LE. */
 export function wavHeader(o: { channels: number; sampleRate: number; dataBytes: number }): Uint8Array {
-  const h = new Uint8Array(HEADER_BYTES);
-  const v = new DataView(h.buffer);
-  const ascii = (s: string, at: number) => {
-    for (let i = 0; i < s.length; i++) h[at + i] = s.charCodeAt(i);
-  };
-  ascii('RIFF', 0);
-  v.setUint32(4, 36 + o.dataBytes, true);
-  ascii('WAVE', 8);
-  ascii('fmt ', 12);
-  v.setUint32(16, 16, true); // fmt chunk size
-  v.setUint16(20, 1, true); // PCM
-  v.setUint16(22, o.channels, true);
-  v.setUint32(24, o.sampleRate, true);
-  v.setUint32(28, o.sampleRate * o.channels * 2, true); // byte rate
-  v.setUint16(32, o.channels * 2, true); // block align
-  v.setUint16(34, 16, true); // bits per sample
-  ascii('data', 36);
-  v.setUint32(40, o.dataBytes, true);
-  return h;
+  return pcmWavHeader(o.sampleRate, o.channels, o.dataBytes);
 }
 
 export interface ParsedWav {
@@ -59,32 +42,14 @@ export interface ParsedWav {
 
 /** Parses a PCM S16LE WAV (walks chunks; tolerates a data size past the end of file). */
 export function parseWav(buf: Uint8Array): ParsedWav {
-  const bad = (m: string) => new MediaError('WAV_INVALID', m);
-  const text = (at: number) => String.fromCharCode(...buf.subarray(at, at + 4));
-  if (buf.length < 12 || text(0) !== 'RIFF' || text(8) !== 'WAVE') throw bad('not a RIFF/WAVE file');
-  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let o = 12;
-  let fmt: { channels: number; sampleRate: number; bits: number } | null = null;
-  while (o + 8 <= buf.length) {
-    const id = text(o);
-    const size = v.getUint32(o + 4, true);
-    const body = o + 8;
-    if (id === 'fmt ') {
-      if (size < 16 || body + 16 > buf.length) throw bad('short fmt chunk');
-      if (v.getUint16(body, true) !== 1) throw bad('not PCM');
-      fmt = { channels: v.getUint16(body + 2, true), sampleRate: v.getUint32(body + 4, true), bits: v.getUint16(body + 14, true) };
-    } else if (id === 'data') {
-      if (!fmt) throw bad('data before fmt');
-      if (fmt.bits !== 16 || fmt.channels < 1) throw bad('not 16-bit PCM');
-      const end = Math.min(buf.length, body + size);
-      const n = Math.floor((end - body) / 2);
-      const samples = new Int16Array(n);
-      for (let i = 0; i < n; i++) samples[i] = v.getInt16(body + i * 2, true);
-      return { channels: fmt.channels, sampleRate: fmt.sampleRate, bitsPerSample: fmt.bits, samples, seconds: n / fmt.channels / fmt.sampleRate };
-    }
-    o = body + size + (size & 1);
+  let pcm: PcmWav;
+  try {
+    pcm = parsePcmWav(buf);
+  } catch (error) {
+    throw new MediaError('WAV_INVALID', (error as Error).message);
   }
-  throw bad('no data chunk');
+  const { channels, sampleRate, samples } = pcm;
+  return { channels, sampleRate, bitsPerSample: 16, samples, seconds: samples.length / channels / sampleRate };
 }
 
 function clip(x: number): number {

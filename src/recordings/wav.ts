@@ -1,51 +1,28 @@
 // Reading the recorder's WAV files without loading them whole (an hour of stereo call is ~110 MB, the
 // board has 512 MB): the header is walked from the first bytes, audio is read in blocks, the hash is
-// streamed. Writing uses the media recorder's header (src/media/wav-recorder.ts).
+// streamed. The format itself is drivers/audio/wav.ts (pure code shared with the sim audio and the recorder).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import { wavLayout, type WavLayout } from '../../drivers/audio/wav.js';
 import { wavHeader } from '../media/wav-recorder.js';
 import { RecordingError } from './errors.js';
-
-/** Where a PCM S16LE WAV file's audio is. */
-export interface WavLayout {
-  channels: number;
-  sampleRate: number;
-  /** offset of the first sample */
-  dataOffset: number;
-  /** audio bytes: the header's data size, cut to what the file holds (a crash may leave the header short of torn bytes, never past them) */
-  dataBytes: number;
-}
 
 /** Enough of the file to find the data chunk behind a few metadata chunks (LIST, fact). */
 const HEADER_PROBE_BYTES = 64 * 1024;
 
-/** The layout of a WAV from its first bytes (`buf`, at least up to the data chunk's header) and its size. */
+/** The layout of a recording from its first bytes (`buf`, at least up to the data chunk's header) and its size. */
 export function wavLayoutOf(buf: Buffer, fileBytes: number, name: string): WavLayout {
-  const bad = (why: string) => new RecordingError('RECORDING_FORMAT', `${name}: ${why}`);
-  if (buf.length < 12 || buf.toString('latin1', 0, 4) !== 'RIFF' || buf.toString('latin1', 8, 12) !== 'WAVE') throw bad('not a RIFF/WAVE file');
-  let offset = 12;
-  let format: { code: number; channels: number; sampleRate: number; bits: number } | null = null;
-  while (offset + 8 <= buf.length) {
-    const id = buf.toString('latin1', offset, offset + 4);
-    const size = buf.readUInt32LE(offset + 4);
-    const body = offset + 8;
-    if (id === 'fmt ') {
-      if (size < 16 || body + 16 > buf.length) throw bad('short fmt chunk');
-      format = { code: buf.readUInt16LE(body), channels: buf.readUInt16LE(body + 2), sampleRate: buf.readUInt32LE(body + 4), bits: buf.readUInt16LE(body + 14) };
-    } else if (id === 'data') {
-      if (!format) throw bad('data chunk before its fmt chunk');
-      if (format.code !== 1 || format.bits !== 16) throw bad(`not 16-bit PCM (format ${format.code}, ${format.bits} bits)`);
-      if (format.channels < 1 || format.channels > 2 || format.sampleRate < 1) throw bad(`${format.channels} channels at ${format.sampleRate} Hz`);
-      const blockAlign = format.channels * 2;
-      const available = Math.max(0, fileBytes - body);
-      const dataBytes = Math.min(size, available) - (Math.min(size, available) % blockAlign);
-      return { channels: format.channels, sampleRate: format.sampleRate, dataOffset: body, dataBytes };
-    }
-    offset = body + size + (size & 1);
+  let layout: WavLayout;
+  try {
+    layout = wavLayout(buf, fileBytes);
+  } catch (error) {
+    throw new RecordingError('RECORDING_FORMAT', `${name}: ${(error as Error).message}`);
   }
-  throw bad('no data chunk');
+  // the recorder writes mono or stereo (left ours, right theirs)
+  if (layout.channels > 2) throw new RecordingError('RECORDING_FORMAT', `${name}: ${layout.channels} channels; recordings are mono or stereo`);
+  return layout;
 }
 
 export async function readWavLayout(file: FileHandle, fileBytes: number, name: string): Promise<WavLayout> {
