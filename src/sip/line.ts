@@ -9,7 +9,6 @@
 // transport failures 'failed'; local hangup the reason given (default 'local-hangup').
 
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Inviter, SessionState, UserAgent, type Core, type Info, type Invitation, type Session } from 'sip.js';
 import { TypedEmitter } from '../../drivers/common/typed-emitter.js';
@@ -51,11 +50,6 @@ export interface SipLineAccountConfig {
 export interface SipLineSettings {
   /** answer incoming calls as soon as they are announced */
   autoAnswer: boolean;
-  /**
-   * Record every call to <dir>/<callId>.wav (stereo: left ours, right theirs), or null. Used only when
-   * the line has no `recordPath` callback (tools and tests that record every call).
-   */
-  recordingDir?: string | null;
 }
 
 export interface SipLineOptions {
@@ -71,7 +65,7 @@ export interface SipLineOptions {
   /**
    * Asked each time a call's media starts (again after a re-INVITE moved it): the file to record it to
    * (stereo WAV: left ours, right theirs), or null not to record. Whoever decides (the recordings
-   * service) answers; the line only asks. Default: `settings().recordingDir`.
+   * service) answers; the line only asks. Without it nothing is recorded.
    */
   recordPath?: (call: CallInfo) => string | null;
   /** seconds an unanswered inbound call rings before sip.js answers 480 (default 60) */
@@ -289,10 +283,7 @@ export class SipLine extends TypedEmitter<LineEvents> implements Line {
           bindAddress: this.#o.rtpBindAddress,
           recordPath: () => {
             const call = this.#sessionCalls.get(session);
-            if (!call) return null;
-            if (this.#o.recordPath) return this.#o.recordPath(call.info);
-            const dir = this.#o.settings().recordingDir;
-            return dir ? join(dir, `${call.info.callId}.wav`) : null;
+            return call && this.#o.recordPath ? this.#o.recordPath(call.info) : null;
           },
           onDtmf: (e) => this.#sessionCalls.get(session)?.dtmfReceived(e),
           log: this.#log,

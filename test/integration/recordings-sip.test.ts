@@ -15,10 +15,11 @@ import type { BusEvents } from '../../src/core/events.js';
 import { silentLogger } from '../../src/core/log.js';
 import { MediaEngine } from '../../src/media/engine.js';
 import { RecordingsService } from '../../src/recordings/service.js';
-import { SipLine } from '../../src/sip/line.js';
+import type { SipLine } from '../../src/sip/line.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { makeTempDir, startBaresip, startKamailio, stopAllPeers, type Baresip, type Kamailio } from '../support/index.js';
 import { parseWav, writeToneWav } from '../support/audio.js';
+import { startTestSipLine } from '../support/sip-line.js';
 import { waitForValue } from '../support/wait.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,12 +61,7 @@ beforeAll(async () => {
     contactTags: (number) => (number === '2000' ? ['vip'] : []),
   });
   await recordings.start();
-  line = new SipLine({
-    account: { user: 'alice', domain: kam.domain, password: 'alicepw', transport: 'udp', localHost: '127.0.0.1', localPort: 0, expires: 60 },
-    engine, localAddress: '127.0.0.1', rtpBindAddress: '127.0.0.1', clock, log: silentLogger(),
-    settings: () => ({ autoAnswer: false }),
-    recordPath: (call) => recordings.recordPathFor(call),
-  });
+  line = await startTestSipLine({ domain: kam.domain, engine, clock, settings: () => ({ autoAnswer: false }), recordPath: (call) => recordings.recordPathFor(call) });
   calls = new CallService({ bus, clock, log: silentLogger(), lines: [line], country: () => 'US' });
   bus.on('test', 'recordingSaved', (e) => void saved.push(e));
   await calls.start();

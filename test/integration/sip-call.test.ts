@@ -4,10 +4,9 @@
 // normalized cross-correlation after alignment.
 
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SystemClock } from '../../src/core/clock.js';
-import { silentLogger } from '../../src/core/log.js';
 import type { CallEndReason, CallState } from '../../src/core/events.js';
 import type { Call } from '../../src/calls/types.js';
 import { MediaEngine } from '../../src/media/engine.js';
@@ -16,6 +15,7 @@ import type { RtpSessionDescriptionHandler } from '../../src/sip/sdp/handler.js'
 import type { SipAccountState } from '../../src/sip/registration/index.js';
 import { makeTempDir, startBaresip, startKamailio, stopAllPeers, type Baresip, type Kamailio } from '../support/index.js';
 import { alignedCorrelation, makeSpeech, parseWav } from '../support/audio.js';
+import { startTestSipLine } from '../support/sip-line.js';
 import { waitForValue } from '../support/wait.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,7 +29,9 @@ let dir: string;
 let bobRecordDir: string;
 let bobSpeech: Int16Array;
 let aliceSpeech: Int16Array;
-const settings: SipLineSettings = { autoAnswer: false, recordingDir: null };
+/** the phone records every call here */
+let recordDir: string;
+const settings: SipLineSettings = { autoAnswer: false };
 
 // ---- waiting helpers ---------------------------------------------------------------------------
 
@@ -97,18 +99,8 @@ beforeAll(async () => {
   engine = new MediaEngine();
   await engine.start();
   clock = new SystemClock('always');
-  settings.recordingDir = join(dir, 'phone-rec');
-  await mkdir(settings.recordingDir, { recursive: true });
-  line = new SipLine({
-    account: { user: 'alice', domain: kam.domain, password: 'alicepw', transport: 'udp', localHost: '127.0.0.1', localPort: 0, expires: 60 },
-    engine,
-    localAddress: '127.0.0.1',
-    rtpBindAddress: '127.0.0.1',
-    clock,
-    log: silentLogger(),
-    settings: () => settings,
-  });
-  await line.start();
+  recordDir = join(dir, 'phone-rec');
+  line = await startTestSipLine({ domain: kam.domain, engine, clock, settings: () => settings, recordDir });
   await waitAccount('registered');
 }, 45_000);
 
@@ -140,7 +132,7 @@ describe('SipLine through Kamailio with baresip', () => {
     for (let i = 0; i < 50 && /alice/.test(await listCalls()); i++) await sleep(100);
 
     // the phone heard bob (right channel of its stereo recording)
-    const phoneRec = parseWav(await readFile(join(settings.recordingDir!, `${call.info.callId}.wav`)));
+    const phoneRec = parseWav(await readFile(join(recordDir, `${call.info.callId}.wav`)));
     expect(phoneRec.channels).toBe(2);
     const heard = phoneRec.data[1];
     expect(heard.length).toBeGreaterThan(bobSpeech.length);

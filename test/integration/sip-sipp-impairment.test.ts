@@ -8,16 +8,16 @@
 // final statistics (the media worker's `stats` event at stream stop) must show what it handled.
 
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SystemClock } from '../../src/core/clock.js';
-import { silentLogger } from '../../src/core/log.js';
 import { MediaEngine, type SessionStats } from '../../src/media/engine.js';
 import { SipLine, type SipCall, type SipLineSettings } from '../../src/sip/line.js';
 import type { RtpSessionDescriptionHandler } from '../../src/sip/sdp/handler.js';
 import { alignedCorrelation, g711Bytes, makeSpeech, parseWav } from '../support/audio.js';
 import { impairSchedule, packetize, rtpPcap, type ImpairedSchedule } from '../support/pcap.js';
 import { freeUdpPort, makeTempDir, startKamailio, startSipp, stopAllPeers, writeSippScenario, type Kamailio } from '../support/index.js';
+import { startTestSipLine } from '../support/sip-line.js';
 import { waitForValue } from '../support/wait.js';
 
 const LEAD_MS = 500;
@@ -32,7 +32,9 @@ let speech: Int16Array;
 let pcapPath: string;
 let schedule: ImpairedSchedule;
 let packets: number;
-const settings: SipLineSettings = { autoAnswer: true, recordingDir: null };
+/** the phone records every call here */
+let recordDir: string;
+const settings: SipLineSettings = { autoAnswer: true };
 /** every `stats` event of the media worker, by stream (= call) id; the last one is the final */
 const statsByCall = new Map<string, SessionStats[]>();
 
@@ -57,18 +59,8 @@ beforeAll(async () => {
     statsByCall.set(m.callId, list);
   });
   clock = new SystemClock('always');
-  settings.recordingDir = join(dir, 'phone-rec');
-  await mkdir(settings.recordingDir, { recursive: true });
-  line = new SipLine({
-    account: { user: 'alice', domain: kam.domain, password: 'alicepw', transport: 'udp', localHost: '127.0.0.1', localPort: 0, expires: 60 },
-    engine,
-    localAddress: '127.0.0.1',
-    rtpBindAddress: '127.0.0.1',
-    clock,
-    log: silentLogger(),
-    settings: () => settings,
-  });
-  await line.start();
+  recordDir = join(dir, 'phone-rec');
+  line = await startTestSipLine({ domain: kam.domain, engine, clock, settings: () => settings, recordDir });
   await waitForValue('alice registered', () => line.account?.state === 'registered');
 }, 45_000);
 
@@ -130,7 +122,7 @@ describe('sipp replays an impaired RTP capture into a call the phone answers', (
     expect(final.rtcp.cumulativeLost).toBe(schedule.dropped.length);
 
     // the phone's recording (stereo: left ours, right theirs) still carries the speech
-    const rec = parseWav(await readFile(join(settings.recordingDir!, `${call.info.callId}.wav`)));
+    const rec = parseWav(await readFile(join(recordDir, `${call.info.callId}.wav`)));
     expect(rec.channels).toBe(2);
     const heard = rec.data[1];
     expect(heard.length).toBeGreaterThan(speech.length);

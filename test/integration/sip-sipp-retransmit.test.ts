@@ -95,7 +95,7 @@ interface TestLine {
 /** A SipLine on 127.0.0.1 whose calls go to `domainPort` and whose REGISTERs go to `registrarPort`. */
 function makeLine(o: { domainPort: number; registrarPort: number; autoAnswer?: boolean }): TestLine {
   const trace: PhoneTraced[] = [];
-  const settings: SipLineSettings = { autoAnswer: o.autoAnswer ?? false, recordingDir: null };
+  const settings: SipLineSettings = { autoAnswer: o.autoAnswer ?? false };
   const line = new SipLine({
     account: {
       user: 'alice', domain: `127.0.0.1:${o.domainPort}`, registrar: `127.0.0.1:${o.registrarPort}`, password: 'unused',
