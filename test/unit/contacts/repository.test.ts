@@ -1,22 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { CONTACTS_COLLECTION, ContactsRepository } from '../../../src/contacts/repository.js';
 import type { ContactIssue } from '../../../src/contacts/types.js';
-import { FileStore } from '../../../src/store/file-store.js';
+import { fileStoresForTests } from '../../support/file-store.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
 // the real store: what the repository writes must come back from disk
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const stores = fileStoresForTests();
+let lastDir = '';
 
 async function open(country = 'US') {
-  const dir = mkdtempSync(join(tmpdir(), 'contacts-'));
-  dirs.push(dir);
-  const store = new FileStore({ dir });
+  lastDir = await stores.tempDir();
+  const store = stores.open(lastDir);
   const clock = new FakeClock();
   let lineCountry = country;
   const repository = await ContactsRepository.open({ store, clock, country: () => lineCountry });
@@ -209,7 +203,7 @@ describe('ContactsRepository on disk', () => {
     const { repository, store } = await open('CN');
     const created = await repository.create({ name: '王丽', company: 'Garden Cafe', numbers: ['138 0013 8000'], notes: 'back door' });
     await store.close();
-    const again = await ContactsRepository.open({ store: new FileStore({ dir: dirs.at(-1)! }), clock: new FakeClock(), country: () => 'CN' });
+    const again = await ContactsRepository.open({ store: stores.open(lastDir), clock: new FakeClock(), country: () => 'CN' });
     expect(again.findByNumber('+86 138 0013 8000')?.id).toBe(created.id);
     expect(again.search('wl').map((hit) => hit.id)).toEqual([created.id]);
     expect(await again.get(created.id)).toEqual(created);

@@ -6,16 +6,16 @@ import { HistoryRepository } from '../../../src/history/repository.js';
 import { HistoryService, callResult } from '../../../src/history/service.js';
 import type { CallRecord } from '../../../src/history/types.js';
 import { ScreenPopService, type PoppedContact } from '../../../src/screen-pop/service.js';
-import { FileStore } from '../../../src/store/file-store.js';
 import { MemoryStore } from '../../../src/store/memory.js';
 import type { Store } from '../../../src/store/types.js';
-import { makeTempDir } from '../../support/index.js';
+import { fileStoresForTests } from '../../support/file-store.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { captureLogger } from '../../support/log.js';
 
+const fileStores = fileStoresForTests();
 const stores: Array<[string, () => Promise<Store>]> = [
   ['memory', async () => new MemoryStore()],
-  ['file', async () => new FileStore({ dir: await makeTempDir('history-') })],
+  ['file', async () => fileStores.open(await fileStores.tempDir())],
 ];
 
 const WANG: PoppedContact = {

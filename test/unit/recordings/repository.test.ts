@@ -1,20 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { RecordingsRepository, recordingsSpec, type RecordingEntry } from '../../../src/recordings/repository.js';
-import { FileStore } from '../../../src/store/file-store.js';
+import { fileStoresForTests } from '../../support/file-store.js';
 
 // the real store (a temp dir per test)
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-function fileStore(): FileStore {
-  const dir = mkdtempSync(join(tmpdir(), 'recordings-'));
-  dirs.push(dir);
-  return new FileStore({ dir });
-}
+const stores = fileStoresForTests();
+const fileStore = async () => stores.open(await stores.tempDir());
 
 function entry(id: string, startedAt: number, over: Partial<RecordingEntry> = {}): RecordingEntry {
   return {
@@ -33,7 +23,7 @@ describe('RecordingsRepository', () => {
   });
 
   it('adds, lists newest first with a limit, finds by call, marks uploaded, deletes', async () => {
-    const repo = await RecordingsRepository.open(fileStore());
+    const repo = await RecordingsRepository.open(await fileStore());
     await repo.add(entry('b', 2000));
     await repo.add(entry('a', 1000));
     await repo.add(entry('c', 3000, { state: 'recording', durationMs: 0, bytes: 0, sha256: '' }));
@@ -65,7 +55,7 @@ describe('RecordingsRepository', () => {
   });
 
   it('returns copies: changing a listed entry changes nothing stored', async () => {
-    const repo = await RecordingsRepository.open(fileStore());
+    const repo = await RecordingsRepository.open(await fileStore());
     await repo.add(entry('a', 1));
     repo.list()[0].uploaded = true;
     repo.get('a')!.uploaded = true;

@@ -1,29 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
-import { FileStore, type FileStoreOptions } from '../../../src/store/file-store.js';
+import { describe, expect, it } from '@jest/globals';
 import { fnv1a32 } from '../../../src/store/shard-files.js';
-import type { Store } from '../../../src/store/types.js';
-import { makeTempDir, stopAllPeers } from '../../support/process.js';
+import { fileStoresForTests } from '../../support/file-store.js';
+import { makeTempDir } from '../../support/process.js';
 import { garbleKeepingStamp } from './damage.js';
 import { contact, contactSpec, describeStoreContract, type Contact } from './store-contract.js';
 
-const opened: Store[] = [];
-
-/** A FileStore on `dir`, closed after the test. */
-function fileStore(dir: string, options: Partial<FileStoreOptions> = {}): FileStore {
-  const store = new FileStore({ dir, ...options });
-  opened.push(store);
-  return store;
-}
-
-afterEach(async () => {
-  await Promise.allSettled(opened.splice(0).map((store) => store.close()));
-});
-
-afterAll(async () => {
-  await stopAllPeers(); // removes the temp dirs
-});
+const { open: fileStore } = fileStoresForTests();
 
 describeStoreContract('FileStore', async () => {
   const dir = await makeTempDir('store');

@@ -2,29 +2,17 @@
 
 import { copyFileSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
-import { FileStore } from '../../../src/store/file-store.js';
+import { describe, expect, it } from '@jest/globals';
 import type { CollectionChange, CollectionSpec, RecoveryReport } from '../../../src/store/types.js';
 import { captureLogger } from '../../support/log.js';
-import { makeTempDir, stopAllPeers } from '../../support/process.js';
+import type { FileStore } from '../../../src/store/file-store.js';
+import { fileStoresForTests } from '../../support/file-store.js';
+import { makeTempDir } from '../../support/process.js';
 import { garbleKeepingStamp } from './damage.js';
 import { contact, contactSpec, type Contact, type ContactEntry } from './store-contract.js';
 
-const opened: FileStore[] = [];
-
-function fileStore(dir: string, onRecovery?: (report: RecoveryReport) => void): FileStore {
-  const store = new FileStore({ dir, onRecovery });
-  opened.push(store);
-  return store;
-}
-
-afterEach(async () => {
-  await Promise.allSettled(opened.splice(0).map((store) => store.close()));
-});
-
-afterAll(async () => {
-  await stopAllPeers(); // removes the temp dirs
-});
+const stores = fileStoresForTests();
+const fileStore = (dir: string, onRecovery?: (report: RecoveryReport) => void) => stores.open(dir, { onRecovery });
 
 /** One shard, so every document is in 000000.json. */
 const SPEC = contactSpec('contacts', { kind: 'hash', shards: 1 });
@@ -49,8 +37,7 @@ describe('FileStore recovery', () => {
     truncateSync(shardPath(dir), 25);
     const reports: RecoveryReport[] = [];
     const { log, lines } = captureLogger();
-    const store = new FileStore({ dir, log, onRecovery: (r) => reports.push(r) });
-    opened.push(store);
+    const store = stores.open(dir, { log, onRecovery: (r) => reports.push(r) });
     const contacts = await store.collection(SPEC);
     expect([...contacts.entries()].map(([id]) => id)).toEqual(['ada', 'bob']); // cy came after the last good copy
     expect(await contacts.get('ada')).toEqual(contact('ada'));
