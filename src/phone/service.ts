@@ -194,6 +194,8 @@ export class PhoneService implements Service {
     const fail = (error: unknown) => {
       log.warn({ effect: effect.type, err: error }, `${effect.type} failed: ${errorMessage(error)}`);
       if (effect.type === 'placeCall') this.dispatch({ type: 'callFailed', message: errorMessage(error).slice(0, 60) });
+      // 'Saved' was shown when the key was pressed: say so when it did not happen
+      if (effect.type === 'saveContact') this.dispatch({ type: 'notice', message: `Not saved: ${errorMessage(error)}`.slice(0, 30), offerSave: effect.number });
     };
     const saveContact = this.ctx.saveContact ?? (() => Promise.reject(new DesklineError('CONTACTS_UNAVAILABLE', 'contacts are not available')));
     switch (effect.type) {

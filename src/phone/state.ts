@@ -55,6 +55,8 @@ export type PhoneInput =
   | { type: 'call'; call: CallInfo; state: CallState; reason?: CallEndReason }
   | { type: 'identified'; call: CallInfo }
   | { type: 'callFailed'; message: string }
+  /** Something the clerk must know now (e.g. a contact could not be saved): shown on the idle screen. */
+  | { type: 'notice'; message: string; offerSave?: string }
   | { type: 'screenPop'; pop: ScreenPop }
   | { type: 'missedCalls'; missed: MissedCallsList };
 
@@ -277,6 +279,9 @@ export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits
 
     case 'callFailed':
       return s.name === 'calling' ? next({ name: 'idle', notice: input.message }) : same();
+
+    case 'notice':
+      return s.name === 'idle' ? next({ name: 'idle', notice: input.message }, { offerSave: input.offerSave ?? current.offerSave }) : same();
 
     case 'call': {
       const { call, state } = input;

@@ -177,6 +177,19 @@ describe('customers on the sim board', () => {
     sim.line!.injectIncoming({ number: '2125550199', name: null });
     expect(await shows('Ann')).toBe(true);
   });
+
+  it('a contact that cannot be saved says so on the display and offers saving again', async () => {
+    const { app, sim, shows } = await boot();
+    const call = sim.line!.injectIncoming({ number: '2125550177', name: null });
+    sim.line!.remoteHangup(call.info.callId);
+    expect(await shows('Save')).toBe(true);
+    await app.contacts.stop(); // the contacts are not available (e.g. the store failed)
+    sim.mcu.keypad.press('soft2');
+    for (const key of ['2', 'ok'] as const) sim.mcu.keypad.press(key);
+    await waitFor(() => app.phone.model.state.name === 'idle' && (app.phone.model.state.notice ?? '').startsWith('Not saved'), 'the failure shown');
+    expect(await shows('Not saved')).toBe(true);
+    expect(app.phone.model.offerSave).toBe('2125550177');
+  });
 });
 
 describe('the analog line on the sim board', () => {
