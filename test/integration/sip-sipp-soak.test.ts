@@ -19,6 +19,8 @@ import { g711Bytes, writeToneWav } from '../support/audio.js';
 import { freePort, freeUdpPort, makeTempDir, spawnPeer, startKamailio, startSipp, stopAllPeers, writeSippScenario, type Kamailio, type PeerProcess, type SippResult } from '../support/index.js';
 
 const MAIN = join(projectRoot(), 'dist', 'src', 'main.js');
+/** The node options the device runs the phone with (systemd/deskline.service ExecStart), so RSS is measured as deployed. */
+const NODE_FLAGS = /^ExecStart=\S+\/node((?: --[\w-]+(?:=\S+)?)*) \S+main\.js/m.exec(readFileSync(join(projectRoot(), 'systemd', 'deskline.service'), 'utf8'))![1].trim().split(' ').filter(Boolean);
 const TOTAL_CALLS = 500;
 const WARMUP_CALLS = 50;
 /** RTP per call (sipp streams this much, then sends BYE) */
@@ -97,7 +99,7 @@ beforeAll(async () => {
   phone = await spawnPeer({
     name: 'deskline',
     command: process.execPath,
-    args: [MAIN, 'start', '--config', configPath, '--data', dataDir],
+    args: [...NODE_FLAGS, MAIN, 'start', '--config', configPath, '--data', dataDir],
     debianPackage: 'nodejs',
     env: { ...process.env, DESKLINE_CONFIG: '' },
     ready: { line: /"msg":"sip account state".*"state":"registered"|"state":"registered".*"msg":"sip account state"/ },
