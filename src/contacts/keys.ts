@@ -1,12 +1,13 @@
+import { createRequire } from 'node:module';
 import { getChoseong } from 'es-hangul';
 import { pinyin } from 'pinyin-pro';
 import { digitsOnly } from '../numbers/numbers.js';
 import { numberSearchKeys } from './numbers.js';
-import type { Contact } from './types.js';
+import type { Contact, ContactEntry, ContactNumber } from './types.js';
 
 /**
- * The keys a contact is found by, computed when it is written and kept in its entry (see search.ts for the
- * index over them).
+ * The keys a contact is found by, computed when it is written and kept in the contact-keys collection (see
+ * search.ts for the index over them).
  *
  * Keys are normalised text (lowercase, NFKD without diacritics: 'josé' -> 'jose'; Hangul decomposes into
  * jamo, so a syllable still being composed ('기') is a prefix of the finished name ('김')), each name and
@@ -121,11 +122,84 @@ export function textKeys(text: string, personName: boolean): { sortKey: string; 
   return { sortKey, keys };
 }
 
-/** All search keys of a contact, the sort key first (see ContactEntry.keys). */
-export function searchKeysOf(contact: Pick<Contact, 'name' | 'company' | 'numbers'>): string[] {
+/** All search keys of a contact, the sort key first (see ContactKeys.keys). */
+export function searchKeysOf(contact: Pick<Contact, 'name' | 'company'> & { numbers: ReadonlyArray<Pick<ContactNumber, 'e164' | 'entered'> & { label?: string | null }> }): string[] {
   const name = textKeys(contact.name, true);
   const keys = new Set<string>([name.sortKey, ...name.keys]);
   for (const number of contact.numbers) for (const key of numberSearchKeys(number)) keys.add(key);
   if (contact.company) for (const key of textKeys(contact.company, false).keys) keys.add(key);
   return [...keys].slice(0, MAX_KEYS);
+}
+
+/** The search keys of a contact from its entry (the same as searchKeysOf the contact: numbers by their lookup keys). */
+export function entrySearchKeys(entry: Pick<ContactEntry, 'name' | 'company' | 'numbers'>): string[] {
+  // a lookup key is the E.164 form when it starts with '+', else the digits the number was entered with
+  const numbers = entry.numbers.map((key) => (key.startsWith('+') ? { e164: key, entered: key } : { e164: null, entered: key }));
+  return searchKeysOf({ name: entry.name, company: entry.company ?? null, numbers });
+}
+
+/**
+ * Bump when what searchKeysOf returns changes. The versions of the libraries the keys come from (pinyin,
+ * Hangul, phone number metadata) and of Unicode (NFKD, \p{...}) are part of the fingerprint as well, so an
+ * upgrade of any of them has the keys computed again.
+ */
+const KEYS_VERSION = 1;
+const KEY_LIBRARIES = ['pinyin-pro', 'es-hangul', 'libphonenumber-js'];
+
+let fingerprintSeed: number | undefined;
+
+/** What the keys are computed with, as text ('1 pinyin-pro@3.29.4 ... unicode@15.1'). */
+export function keysAlgorithm(): string {
+  const require = createRequire(import.meta.url);
+  const versions = KEY_LIBRARIES.map((name) => {
+    try {
+      return `${name}@${(require(`${name}/package.json`) as { version?: string }).version ?? '?'}`;
+    } catch {
+      return `${name}@?`;
+    }
+  });
+  return [KEYS_VERSION, ...versions, `unicode@${process.versions.unicode ?? '?'}`].join(' ');
+}
+
+/**
+ * A short fingerprint of what a contact's keys are computed from (name, company, number lookup keys, and the
+ * algorithm): stored with the keys, so keys computed from another version of the contact are recognised.
+ * 12 hex digits (48 bits of a cyrb53-style hash); cheap, as building the index computes it for every contact.
+ */
+export function keysFingerprint(entry: Pick<ContactEntry, 'name' | 'company' | 'numbers'>): string {
+  if (fingerprintSeed === undefined) {
+    h1 = 0xdeadbeef;
+    h2 = 0x41c6ce57;
+    mix(keysAlgorithm());
+    fingerprintSeed = h1 ^ h2;
+  }
+  h1 = 0xdeadbeef ^ fingerprintSeed;
+  h2 = 0x41c6ce57 ^ fingerprintSeed;
+  mix(entry.name);
+  if (entry.company === undefined) mixCode(1);
+  else mix(entry.company);
+  for (const number of entry.numbers) mix(number);
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  let hex = '';
+  for (let shift = 0; shift < 24; shift += 4) hex += HEX[(h1 >>> shift) & 15] + HEX[(h2 >>> shift) & 15];
+  return hex;
+}
+
+const HEX = '0123456789abcdef';
+/** the two lanes of the hash being computed (module state: no allocation per fingerprint) */
+let h1 = 0;
+let h2 = 0;
+
+function mixCode(code: number): void {
+  h1 = Math.imul(h1 ^ code, 2654435761);
+  h2 = Math.imul(h2 ^ code, 1597334677);
+}
+
+/** Feeds a text, then a separator (so ('ab', 'c') and ('a', 'bc') differ). */
+function mix(text: string): void {
+  for (let i = 0; i < text.length; i++) mixCode(text.charCodeAt(i));
+  mixCode(0x10000);
 }

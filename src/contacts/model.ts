@@ -4,7 +4,7 @@ import { DesklineError } from '../core/errors.js';
 import { isReservedColumn } from './columns.js';
 import { digitsOnly } from '../numbers/numbers.js';
 import { NUMBER_TEXT, normalizeContactNumber, numberLookupKey } from './numbers.js';
-import { searchKeysOf } from './keys.js';
+import { entrySearchKeys, keysFingerprint } from './keys.js';
 import {
   CONTACT_FIELD_NAMES,
   DUE_KINDS,
@@ -15,7 +15,10 @@ import {
   type ContactFieldName,
   type ContactFields,
   type ContactIssue,
+  type ContactKeys,
+  type ContactKeysEntry,
   type ContactNumber,
+  type ContactView,
 } from './types.js';
 
 /** How big a contact may be: bounded so 100,000 of them fit the board and one fits a control-socket reply. */
@@ -449,20 +452,52 @@ function noteExcerpt(notes: string | null): string | null {
   return `${text.slice(0, end)}…`;
 }
 
-/** The compact projection kept in memory (a pure function of the contact). */
+/** The compact projection kept in memory (a pure function of the contact): empty fields are left out. */
 export function contactEntryOf(contact: Contact): ContactEntry {
   let next: ContactDue | null = null;
   for (const due of contact.due) if (!next || due.date < next.date) next = due;
   let updated = contact.createdAt;
   for (const at of Object.values(contact.updatedAt)) if (at > updated) updated = at;
-  return {
+  const entry: ContactEntry = {
     name: contact.name,
-    company: contact.company,
-    tags: contact.tags,
-    note: noteExcerpt(contact.notes),
     numbers: [...new Set(contact.numbers.map(numberLookupKey).filter((key) => key.length > 0))],
-    keys: searchKeysOf(contact),
-    due: next ? { kind: next.kind, date: next.date } : null,
     updated,
   };
+  if (contact.company) entry.company = contact.company;
+  if (contact.tags.length > 0) entry.tags = contact.tags;
+  const note = noteExcerpt(contact.notes);
+  if (note) entry.note = note;
+  if (next) entry.due = { kind: next.kind, date: next.date };
+  return entry;
+}
+
+/** An entry with every field present (null or [] for those left out): what lookups and searches hand out. */
+export function contactView(entry: ContactEntry): ContactView {
+  return {
+    name: entry.name,
+    company: entry.company ?? null,
+    tags: entry.tags ? [...entry.tags] : [],
+    note: entry.note ?? null,
+    numbers: [...entry.numbers],
+    due: entry.due ? { ...entry.due } : null,
+    updated: entry.updated,
+  };
+}
+
+/** The keys document of a contact, computed from its entry. */
+export function contactKeysOf(id: string, entry: ContactEntry): ContactKeys {
+  return { id, of: keysFingerprint(entry), keys: entrySearchKeys(entry) };
+}
+
+export function contactKeysEntryOf(doc: ContactKeys): ContactKeysEntry {
+  return { of: doc.of, keys: doc.keys };
+}
+
+/** Checks a keys document read from disk. */
+export function isContactKeys(doc: unknown): doc is ContactKeys {
+  const d = doc as Partial<ContactKeys> | null;
+  return (
+    typeof d === 'object' && d !== null && typeof d.id === 'string' && typeof d.of === 'string' &&
+    Array.isArray(d.keys) && d.keys.every((key) => typeof key === 'string')
+  );
 }

@@ -3,7 +3,20 @@ import type { Clock } from '../core/clock.js';
 import { DesklineError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Collection, CollectionChange, CollectionSpec, Store } from '../store/types.js';
-import { ContactValidationError, applyChanges, contactEntryOf, isStoredContact, mergeRow, newContact, parseContactInput } from './model.js';
+import { keysFingerprint } from './keys.js';
+import {
+  ContactValidationError,
+  applyChanges,
+  contactEntryOf,
+  contactKeysEntryOf,
+  contactKeysOf,
+  contactView,
+  isContactKeys,
+  isStoredContact,
+  mergeRow,
+  newContact,
+  parseContactInput,
+} from './model.js';
 import { lookupKeysOfRaw, numberLookupKey } from './numbers.js';
 import { DEFAULT_SEARCH_LIMIT, SearchIndex } from './search.js';
 import type {
@@ -14,8 +27,11 @@ import type {
   ContactHit,
   ContactInput,
   ContactIssue,
+  ContactKeys,
+  ContactKeysEntry,
   ContactNumber,
   ContactPatch,
+  ContactView,
   DuplicatePolicy,
 } from './types.js';
 
@@ -24,19 +40,34 @@ export const CONTACTS_COLLECTION: Readonly<CollectionSpec<Contact, ContactEntry>
   // ~200 contacts per shard at 100,000: an edit rewrites tens of kilobytes
   placement: Object.freeze({ kind: 'hash', shards: 512 } as const),
   entryOf: contactEntryOf,
+  // 1: sparse entries, search keys moved to CONTACT_KEYS_COLLECTION
+  entriesVersion: 1,
   isValid: isStoredContact,
+});
+
+/**
+ * The contacts' search keys, one document per contact under its id, written with it. A collection of its own
+ * so that opening the contacts (caller lookup, at start-up) does not read them: search opens it when first used.
+ */
+export const CONTACT_KEYS_COLLECTION: Readonly<CollectionSpec<ContactKeys, ContactKeysEntry>> = Object.freeze({
+  name: 'contact-keys',
+  placement: Object.freeze({ kind: 'hash', shards: 512 } as const),
+  entryOf: contactKeysEntryOf,
+  isValid: isContactKeys,
 });
 
 export const MAX_SEARCH_LIMIT = 100;
 /** Inputs of importMany handled between two turns of the event loop. */
 const IMPORT_SLICE = 200;
+/** Building the search index checks and repairs keys for about this long between two turns of the event loop. */
+const BUILD_SLICE_MS = 10;
 
 export interface ContactsRepositoryOptions {
   store: Store;
   /** the line's country (config device.country), to normalise numbers to E.164 */
   country: () => string;
   clock: Clock;
-  /** where a change listener that throws is reported */
+  /** where a change listener that throws, or a keys document that could not be written, is reported */
   log?: Logger;
 }
 
@@ -45,17 +76,32 @@ export type ImportOutcome =
   | { result: 'created' | 'updated' | 'unchanged' | 'skipped'; id: string }
   | { result: 'invalid'; issues: ContactIssue[] };
 
+type KeysCollection = Collection<ContactKeys, ContactKeysEntry>;
+
 /**
  * The contacts: whole contacts in the store, and in memory for each its entry, a number -> contact map for
- * caller lookup and the search index. Both follow every change of the collection, whoever writes it.
+ * caller lookup and (once search is used) the search index over their keys. Both follow every change of the
+ * collection, whoever writes it.
+ *
+ * Search keys are kept in the contact-keys collection, written in the same tick as the contact. It is opened
+ * on the first search, warm-up or write, not at open: caller lookup is what a start-up needs first. Building
+ * the index checks every contact's keys against its entry (keysFingerprint): keys that are missing or were
+ * computed from something else (a crash between the two writes, a contact written while the keys collection
+ * was not open, a new library version) are computed again and written; keys of contacts that are gone are
+ * deleted.
  */
 export class ContactsRepository {
   /** number key (E.164, or digits) -> id, or ids when several contacts share the number */
   readonly #byNumber = new Map<string, string | string[]>();
   readonly #listeners = new Set<(id: string, change: ContactChangeKind) => void>();
   readonly #unsubscribe: () => void;
-  /** Built on the first search or warm-up, not at open: caller lookup (the number map) is what a start-up needs first. */
+  #keys: KeysCollection | null = null;
+  #keysOpening: Promise<KeysCollection> | null = null;
   #searchIndex: SearchIndex | null = null;
+  #indexBuilding: Promise<SearchIndex> | null = null;
+  /** while the index is being built: contacts changed since it started */
+  #changedDuringBuild: Set<string> | null = null;
+  #closed = false;
 
   private constructor(
     private readonly collection: Collection<Contact, ContactEntry>,
@@ -65,14 +111,15 @@ export class ContactsRepository {
     for (const [id, entry] of collection.entries()) this.indexNumbers(id, entry);
   }
 
-  /** Opens the collection and builds the lookup map from the entries (no document is read); search builds its index when first used. */
+  /** Opens the contacts collection and builds the lookup map from the entries (no document, no search key is read). */
   static async open(options: ContactsRepositoryOptions): Promise<ContactsRepository> {
     const collection = await options.store.collection(CONTACTS_COLLECTION);
     return new ContactsRepository(collection, options);
   }
 
-  /** Stop following the collection (the repository is not used after this). */
+  /** Stop following the collection (the repository is not used after this; an index being built is given up). */
   close(): void {
+    this.#closed = true;
     this.#unsubscribe();
     this.#listeners.clear();
   }
@@ -99,29 +146,48 @@ export class ContactsRepository {
     return undefined;
   }
 
-  entry(id: string): ContactEntry | undefined {
-    return this.collection.entry(id);
+  entry(id: string): ContactView | undefined {
+    const entry = this.collection.entry(id);
+    return entry ? contactView(entry) : undefined;
   }
 
   get(id: string): Promise<Contact | undefined> {
     return this.collection.get(id);
   }
 
-  /** Contacts having a key that starts with the query (name, company, pinyin, initials, number digits), in name order. */
-  search(query: string, limit = DEFAULT_SEARCH_LIMIT): ContactHit[] {
-    return this.index().search(query, Math.max(1, Math.min(MAX_SEARCH_LIMIT, Math.floor(limit))));
+  /**
+   * Contacts having a key that starts with the query (name, company, pinyin, initials, number digits), in name
+   * order. The first call opens the keys collection and builds the index (see warmUp).
+   */
+  async search(query: string, limit = DEFAULT_SEARCH_LIMIT): Promise<ContactHit[]> {
+    const index = await this.index();
+    const ids = index.search(query, Math.max(1, Math.min(MAX_SEARCH_LIMIT, Math.floor(limit))));
+    return ids.flatMap((id) => {
+      const entry = this.collection.entry(id);
+      return entry ? [{ id, entry: contactView(entry) }] : [];
+    });
   }
 
-  /** Sort search buckets not sorted yet, about `budget` keys' worth; true when all are. */
-  warmUp(budget?: number): boolean {
-    return this.index().warmUp(budget);
+  /**
+   * Build the search index if it is not built yet (in slices of about BUILD_SLICE_MS), then sort search buckets
+   * not sorted yet, about `budget` keys' worth; true when all are.
+   */
+  async warmUp(budget?: number): Promise<boolean> {
+    return (await this.index()).warmUp(budget);
+  }
+
+  /** Whether the search index is built (searches then need no more than the index). */
+  get searchReady(): boolean {
+    return this.#searchIndex !== null;
   }
 
   async create(input: ContactInput): Promise<Contact> {
     const { fields, issues } = parseContactInput(input, 'create', this.options.country());
     if (!fields) throw new ContactValidationError(issues);
+    const keys = await this.openKeys();
     const contact = newContact(randomUUID(), fields, this.options.clock.now());
-    await this.collection.put(contact);
+    const keysWritten = this.putKeys(keys, contact);
+    await Promise.all([this.collection.put(contact), keysWritten]);
     return contact;
   }
 
@@ -129,19 +195,27 @@ export class ContactsRepository {
   async update(id: string, patch: ContactPatch): Promise<Contact> {
     const { fields, issues } = parseContactInput(patch, 'patch', this.options.country());
     if (!fields) throw new ContactValidationError(issues);
+    const keys = await this.openKeys();
     const current = await this.collection.get(id);
     if (current && applyChanges(current, fields, this.options.clock.now()).changed.length === 0) return current;
     let updated: Contact | undefined;
+    let keysWritten: Promise<void> | undefined;
     await this.collection.update(id, (doc) => {
       updated = applyChanges(doc, fields, this.options.clock.now()).contact;
+      keysWritten = this.putKeys(keys, updated);
       return updated;
     });
     if (!updated) throw new DesklineError('CONTACT_NOT_FOUND', `no contact '${id}'`);
+    await keysWritten;
     return updated;
   }
 
-  delete(id: string): Promise<boolean> {
-    return this.collection.delete(id);
+  async delete(id: string): Promise<boolean> {
+    const keys = await this.openKeys();
+    // the keys first: deleting the contact has follow() delete them too, and a delete of what is gone does not wait
+    const keysDeleted = keys.delete(id);
+    const [deleted] = await Promise.all([this.collection.delete(id), keysDeleted]);
+    return deleted;
   }
 
   /** Every contact, read from the store in batches (for export). */
@@ -156,6 +230,7 @@ export class ContactsRepository {
    * creates another contact, as `onDuplicate` says. An input that creates a contact needs a name.
    */
   async importMany(inputs: readonly ContactInput[] | readonly ContactPatch[], onDuplicate: DuplicatePolicy = 'merge'): Promise<ImportOutcome[]> {
+    const keys = await this.openKeys();
     const country = this.options.country();
     const now = this.options.clock.now();
     /** the contacts as this batch leaves them (existing ones as read, with the rows merged so far) */
@@ -207,14 +282,21 @@ export class ContactsRepository {
     }
     // all in one turn, so the store writes them together; a merge applies to the contact as it is by then
     // (changed by someone else while this batch was read, it keeps that change)
-    const writes: Array<Promise<unknown>> = [this.collection.putMany([...created].map((id) => pending.get(id)!))];
+    const newContacts = [...created].map((id) => pending.get(id)!);
+    const keysWritten: Array<Promise<void> | undefined> = newContacts.length > 0 ? [this.putManyKeys(keys, newContacts)] : [];
+    const writes: Array<Promise<unknown>> = [this.collection.putMany(newContacts)];
     for (const [id, rows] of merges) {
-      writes.push(this.collection.update(id, (contact) => rows.reduce<Contact>((doc, row) => {
-        const merged = mergeRow(doc, row);
-        return merged.issues.length > 0 ? doc : applyChanges(doc, merged.changes, now).contact;
-      }, contact)));
+      writes.push(this.collection.update(id, (contact) => {
+        const merged = rows.reduce<Contact>((doc, row) => {
+          const merge = mergeRow(doc, row);
+          return merge.issues.length > 0 ? doc : applyChanges(doc, merge.changes, now).contact;
+        }, contact);
+        keysWritten.push(this.putKeys(keys, merged));
+        return merged;
+      }));
     }
     await Promise.all(writes);
+    await Promise.all(keysWritten);
     return outcomes;
   }
 
@@ -232,23 +314,31 @@ export class ContactsRepository {
     if (ids === undefined) return undefined;
     if (typeof ids === 'string') {
       const entry = this.collection.entry(ids);
-      return entry ? { id: ids, entry } : undefined;
+      return entry ? { id: ids, entry: contactView(entry) } : undefined;
     }
-    let best: ContactHit | undefined;
+    let best: { id: string; entry: ContactEntry } | undefined;
     for (const id of ids) {
       const entry = this.collection.entry(id);
       if (entry && (!best || entry.updated >= best.entry.updated)) best = { id, entry };
     }
-    return best;
+    return best && { id: best.id, entry: contactView(best.entry) };
   }
 
   private follow(change: CollectionChange<ContactEntry>): void {
     if (change.previous) this.unindexNumbers(change.id, change.previous);
-    if (change.type === 'put') {
-      this.indexNumbers(change.id, change.entry);
-      this.#searchIndex?.set(change.id, change.entry);
-    } else {
-      this.#searchIndex?.remove(change.id);
+    if (change.type === 'put') this.indexNumbers(change.id, change.entry);
+    this.#changedDuringBuild?.add(change.id);
+    // a write of this repository has written the keys already; another writer's (or a store repair's) not
+    if (this.#keys) {
+      try {
+        if (change.type === 'put') this.#searchIndex?.set(change.id, this.currentKeys(this.#keys, change.id, change.entry));
+        else {
+          this.#searchIndex?.remove(change.id);
+          this.logKeysFailure(this.#keys.delete(change.id), change.id);
+        }
+      } catch (error) {
+        this.options.log?.error({ err: error, id: change.id }, `contact search keys not updated: ${errorMessage(error)}`);
+      }
     }
     const kind: ContactChangeKind = change.type === 'delete' ? 'deleted' : change.previous ? 'updated' : 'created';
     for (const listener of this.#listeners) {
@@ -261,9 +351,118 @@ export class ContactsRepository {
     }
   }
 
-  private index(): SearchIndex {
-    this.#searchIndex ??= SearchIndex.build(this.collection.entries());
-    return this.#searchIndex;
+  /** The keys collection, opened on first use (by search, warm-up or a write). */
+  private openKeys(): Promise<KeysCollection> {
+    this.#keysOpening ??= this.options.store.collection(CONTACT_KEYS_COLLECTION).then(
+      (keys) => (this.#keys = keys),
+      (error: unknown) => {
+        // the next use tries again
+        this.#keysOpening = null;
+        throw error;
+      },
+    );
+    return this.#keysOpening;
+  }
+
+  /** Writes the keys of a contact about to be written, unless the stored ones were computed from the same; resolves when they are on disk. */
+  private putKeys(keys: KeysCollection, contact: Contact): Promise<void> | undefined {
+    const entry = contactEntryOf(contact);
+    if (keys.entry(contact.id)?.of === keysFingerprint(entry)) return undefined;
+    return keys.put(contactKeysOf(contact.id, entry));
+  }
+
+  private putManyKeys(keys: KeysCollection, contacts: readonly Contact[]): Promise<void> {
+    return keys.putMany(contacts.map((contact) => contactKeysOf(contact.id, contactEntryOf(contact))));
+  }
+
+  /** A contact's keys as stored when they match its entry; else computed from the entry and written. */
+  private currentKeys(keys: KeysCollection, id: string, entry: ContactEntry): readonly string[] {
+    const stored = keys.entry(id);
+    const of = keysFingerprint(entry);
+    if (stored?.of === of) return stored.keys;
+    const doc = contactKeysOf(id, entry);
+    this.logKeysFailure(keys.put(doc), id);
+    return doc.keys;
+  }
+
+  /** A keys write nobody waits for: a failure is logged (the keys are repaired when the index is next built). */
+  private logKeysFailure(written: Promise<unknown>, id: string | null): void {
+    written.catch((error: unknown) => {
+      this.options.log?.warn({ err: error, id }, `contact search keys not written: ${errorMessage(error)}`);
+    });
+  }
+
+  private index(): Promise<SearchIndex> {
+    if (this.#searchIndex) return Promise.resolve(this.#searchIndex);
+    this.#indexBuilding ??= this.buildIndex().catch((error: unknown) => {
+      this.#indexBuilding = null;
+      throw error;
+    });
+    return this.#indexBuilding;
+  }
+
+  /**
+   * Opens the keys collection, checks every contact's keys against its entry in slices (computing those missing
+   * or stale), then, synchronously, takes in the contacts changed meanwhile (follow() kept their keys up to
+   * date), writes the keys computed, deletes keys of contacts that are gone and builds the index.
+   */
+  private async buildIndex(): Promise<SearchIndex> {
+    const keys = await this.openKeys();
+    this.checkOpen();
+    const changed = new Set<string>();
+    this.#changedDuringBuild = changed;
+    try {
+      const contacts = [...this.collection.entries()];
+      const found: Array<readonly string[]> = new Array(contacts.length);
+      const repaired: ContactKeys[] = [];
+      /** contacts having a keys document (right or not): fewer documents than that means some are orphans */
+      let withKeys = 0;
+      let sliceStart = performance.now();
+      for (let i = 0; i < contacts.length; i++) {
+        // the clock read costs more than a contact: look at it every 256th
+        if ((i & 255) === 255 && performance.now() - sliceStart > BUILD_SLICE_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          this.checkOpen();
+          sliceStart = performance.now();
+        }
+        const [id, entry] = contacts[i];
+        const stored = keys.entry(id);
+        if (stored) withKeys++;
+        if (stored?.of === keysFingerprint(entry)) found[i] = stored.keys;
+        else {
+          const doc = contactKeysOf(id, entry);
+          repaired.push(doc);
+          found[i] = doc.keys;
+        }
+      }
+      // from here on synchronous: the index is complete when follow() starts feeding it
+      const list: Array<[string, readonly string[]]> = [];
+      for (let i = 0; i < contacts.length; i++) if (!changed.has(contacts[i][0])) list.push([contacts[i][0], found[i]]);
+      for (const id of changed) {
+        const entry = this.collection.entry(id);
+        if (entry) list.push([id, this.currentKeys(keys, id, entry)]);
+      }
+      const toWrite = changed.size > 0 ? repaired.filter((doc) => !changed.has(doc.id)) : repaired;
+      if (toWrite.length > 0) {
+        this.options.log?.info({ contacts: toWrite.length }, `contacts: search keys of ${toWrite.length} contacts computed again`);
+        this.logKeysFailure(keys.putMany(toWrite), null);
+      }
+      // every keys document not counted in withKeys belongs to no contact (unless contacts changed meanwhile: look)
+      if (keys.size > withKeys || changed.size > 0) {
+        const orphans: string[] = [];
+        for (const [id] of keys.entries()) if (!this.collection.has(id)) orphans.push(id);
+        for (const id of orphans) this.logKeysFailure(keys.delete(id), id);
+      }
+      const index = SearchIndex.build(list);
+      this.#searchIndex = index;
+      return index;
+    } finally {
+      this.#changedDuringBuild = null;
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.#closed) throw new DesklineError('CONTACTS_CLOSED', 'the contacts repository is closed');
   }
 
   private indexNumbers(id: string, entry: ContactEntry): void {

@@ -1,8 +1,9 @@
 import { normalizeQuery } from './keys.js';
-import type { ContactEntry, ContactHit } from './types.js';
+/** Contact search: an in-memory prefix index over the contacts' search keys (keys.ts). */
+export { MAX_QUERY_LENGTH, entrySearchKeys, normalizeQuery, normalizeText, searchKeysOf, textKeys } from './keys.js';
 
-/** Contact search: an in-memory prefix index over the entries' keys (keys.ts). */
-export { MAX_QUERY_LENGTH, normalizeQuery, normalizeText, searchKeysOf, textKeys } from './keys.js';
+/** A contact's id and its search keys, keys[0] its sort key (ContactKeys.keys). */
+export type KeyedContact = readonly [id: string, keys: readonly string[]];
 
 export const DEFAULT_SEARCH_LIMIT = 20;
 
@@ -138,7 +139,7 @@ function newPairBucket(code: number, size = 0, names = 0): PairBucket {
 type SlotFilter = ((slot: number) => boolean) | null;
 
 /**
- * Prefix search over the entries' keys, answering in well under a millisecond at 100,000 contacts.
+ * Prefix search over the contacts' keys, answering in well under a millisecond at 100,000 contacts.
  * - Keys are filed in buckets by their first two characters. Each bucket lists its contacts in name order: a
  *   2-character query takes its results from the front of that list, a 1-character query from the fronts of
  *   the lists of the buckets starting with it, and the contacts whose sort key starts with a longer query are
@@ -147,14 +148,15 @@ type SlotFilter = ((slot: number) => boolean) | null;
  * - Building only files keys into buckets; a bucket is sorted once queries show it is used (or by `warmUp`
  *   when the phone is idle). A change appends to the buckets and moves the contact's generation on (its old
  *   postings stop matching), so it costs a few pushes however large the index is.
- * - Results are distinct contacts in name order (the entry's sort key, then id), at most `limit`.
+ * - Results are distinct contacts (their ids) in name order (the sort key, then id), at most `limit`.
  * - A query with several words matches a contact when one of its keys starts with the whole query
  *   ('wang li') or each word starts one of its keys ('smith jo').
  */
 export class SearchIndex {
   readonly #slotOf = new Map<string, number>();
   readonly #ids: string[] = [];
-  readonly #entries: Array<ContactEntry | null> = [];
+  /** per slot, the contact's keys (null: a free slot) */
+  readonly #keys: Array<readonly string[] | null> = [];
   readonly #sortKeys: string[] = [];
   /** nameCode of the sort key */
   readonly #nameCodes: number[] = [];
@@ -174,10 +176,10 @@ export class SearchIndex {
   #marking = 0;
   #removals = 0;
 
-  /** An index of these entries; nothing is sorted yet. */
-  static build(entries: Iterable<[string, ContactEntry]>): SearchIndex {
+  /** An index of these contacts; nothing is sorted yet. */
+  static build(contacts: Iterable<KeyedContact>): SearchIndex {
     const index = new SearchIndex();
-    index.#fill(Array.isArray(entries) ? (entries as Array<[string, ContactEntry]>) : [...entries]);
+    index.#fill(Array.isArray(contacts) ? (contacts as KeyedContact[]) : [...contacts]);
     return index;
   }
 
@@ -189,18 +191,14 @@ export class SearchIndex {
     return this.#slotOf.has(id);
   }
 
-  /** Add a contact or replace what is indexed for it. */
-  set(id: string, entry: ContactEntry): void {
+  /** Add a contact or replace its keys. */
+  set(id: string, keys: readonly string[]): void {
     const slot = this.#slotOf.get(id);
     if (slot !== undefined) {
-      if (sameKeys(this.#entries[slot]!.keys, entry.keys)) {
-        this.#entries[slot] = entry;
-        return;
-      }
+      if (sameKeys(this.#keys[slot]!, keys)) return;
       this.remove(id);
     }
-    const ref = this.#claimSlot(id, entry);
-    const keys = entry.keys;
+    const ref = this.#claimSlot(id, keys);
     let bucket: PairBucket | undefined;
     for (let j = 0; j < keys.length; j++) {
       const key = keys[j];
@@ -221,11 +219,11 @@ export class SearchIndex {
   remove(id: string): boolean {
     const slot = this.#slotOf.get(id);
     if (slot === undefined) return false;
-    const keys = this.#entries[slot]!.keys;
+    const keys = this.#keys[slot]!;
     this.#generations[slot] = (this.#generations[slot] + 1) % GENERATIONS;
     this.#slotOf.delete(id);
     this.#ids[slot] = '';
-    this.#entries[slot] = null;
+    this.#keys[slot] = null;
     this.#sortKeys[slot] = '';
     this.#freeSlots.push(slot);
     const removal = ++this.#removals;
@@ -277,8 +275,8 @@ export class SearchIndex {
     return true;
   }
 
-  /** Contacts with a key starting with the query, distinct, in name order, at most `limit`. */
-  search(query: string, limit = DEFAULT_SEARCH_LIMIT): ContactHit[] {
+  /** The ids of the contacts with a key starting with the query, distinct, in name order, at most `limit`. */
+  search(query: string, limit = DEFAULT_SEARCH_LIMIT): string[] {
     const normalized = normalizeQuery(query);
     if (!normalized || limit < 1) return [];
     this.#startQuery();
@@ -286,16 +284,16 @@ export class SearchIndex {
     this.#collect(normalized, null, top);
     const words = normalized.split(' ');
     if (words.length > 1) this.#collectEachWord(words, top);
-    return top.slots.map((slot) => ({ id: this.#ids[slot], entry: this.#entries[slot]! }));
+    return top.slots.map((slot) => this.#ids[slot]);
   }
 
   /** Give a contact a slot; returns its ref (slot and generation). */
-  #claimSlot(id: string, entry: ContactEntry): number {
+  #claimSlot(id: string, keys: readonly string[]): number {
     const slot = this.#freeSlots.pop() ?? this.#ids.length;
-    const sortKey = entry.keys[0] ?? '';
+    const sortKey = keys[0] ?? '';
     this.#slotOf.set(id, slot);
     this.#ids[slot] = id;
-    this.#entries[slot] = entry;
+    this.#keys[slot] = keys;
     this.#sortKeys[slot] = sortKey;
     this.#nameCodes[slot] = nameCode(sortKey);
     this.#generations[slot] ??= 0;
@@ -335,12 +333,12 @@ export class SearchIndex {
    * Build into an empty index in two passes: count what goes into each bucket, then fill arrays of exactly that
    * size (growing thousands of arrays push by push costs more than the rest of the build).
    */
-  #fill(list: ReadonlyArray<[string, ContactEntry]>): void {
+  #fill(list: readonly KeyedContact[]): void {
     const refs = new Float64Array(list.length);
     let keyCount = 0;
     for (let i = 0; i < list.length; i++) {
       refs[i] = this.#claimSlot(list[i][0], list[i][1]);
-      keyCount += list[i][1].keys.length;
+      keyCount += list[i][1].length;
     }
     // pass 1: each key's bucket (as a dense number), how many postings and contacts each bucket gets
     const keyBucket = new Int32Array(keyCount);
@@ -352,7 +350,7 @@ export class SearchIndex {
     let seen = new Int32Array(1024);
     let k = 0;
     for (let i = 0; i < list.length; i++) {
-      const keys = list[i][1].keys;
+      const keys = list[i][1];
       let lastCode = -1;
       let b = -1;
       for (let j = 0; j < keys.length; j++, k++) {
@@ -388,7 +386,7 @@ export class SearchIndex {
     k = 0;
     for (let i = 0; i < list.length; i++) {
       const ref = refs[i];
-      const keys = list[i][1].keys;
+      const keys = list[i][1];
       for (let j = 0; j < keys.length; j++, k++) {
         const b = keyBucket[k];
         if (b < 0) {
@@ -572,7 +570,7 @@ export class SearchIndex {
   }
 
   #hasKeyWithPrefix(slot: number, prefix: string): boolean {
-    for (const key of this.#entries[slot]!.keys) if (key.startsWith(prefix)) return true;
+    for (const key of this.#keys[slot]!) if (key.startsWith(prefix)) return true;
     return false;
   }
 

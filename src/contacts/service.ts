@@ -4,7 +4,7 @@ import { rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { EventBus } from '../core/bus.js';
-import { DesklineError } from '../core/errors.js';
+import { DesklineError, errorMessage } from '../core/errors.js';
 import type { BusEvents } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import type { Service } from '../core/services.js';
@@ -14,7 +14,7 @@ import type { Store } from '../store/types.js';
 import { MAX_CSV_BYTES, exportContactsCsv, importContactsCsv, type CsvImportResult } from './csv.js';
 import { ContactsRepository, MAX_SEARCH_LIMIT } from './repository.js';
 import { DEFAULT_SEARCH_LIMIT, MAX_QUERY_LENGTH } from './search.js';
-import type { Contact, ContactEntry, ContactInput, DuplicatePolicy } from './types.js';
+import type { Contact, ContactInput, ContactView, DuplicatePolicy } from './types.js';
 
 export interface ContactsServiceContext {
   store: Store;
@@ -35,11 +35,14 @@ export interface ContactSummary {
   note: string | null;
   /** in the form the display shows them */
   numbers: string[];
-  due: ContactEntry['due'];
+  due: ContactView['due'];
 }
 
 const OWNER = 'contacts';
-/** The search index is sorted in slices this big, this far apart, starting this long after start or a change. */
+/**
+ * This long after start (or a change) the search index is built (its keys collection opened and checked, in
+ * short slices), then sorted in slices this big, this far apart.
+ */
 const WARM_UP_KEYS_PER_SLICE = 20_000;
 const WARM_UP_PAUSE_MS = 50;
 const WARM_UP_DELAY_MS = 2000;
@@ -52,6 +55,8 @@ export class ContactsService implements Service {
   #repository: ContactsRepository | null = null;
   readonly #off: Array<() => void> = [];
   #warmUp: TimerHandle | null = null;
+  /** a warm-up step is running (building the index may take a while): changes meanwhile need no new one */
+  #warming = false;
 
   constructor(private readonly ctx: ContactsServiceContext) {}
 
@@ -72,7 +77,7 @@ export class ContactsService implements Service {
     this.#off.push(
       repository.onChange((id, change) => {
         ctx.bus.emit('contactChanged', { id, change });
-        if (!this.#warmUp) this.scheduleWarmUp(WARM_UP_DELAY_MS);
+        if (!this.#warmUp && !this.#warming) this.scheduleWarmUp(WARM_UP_DELAY_MS);
       }),
       ctx.control.register(OWNER, 'contacts.search', (params) => this.searchCommand(params)),
       ctx.control.register(OWNER, 'contacts.get', (params) => this.getCommand(params)),
@@ -89,19 +94,33 @@ export class ContactsService implements Service {
     for (const off of this.#off.splice(0)) off();
     this.ctx.clock.clear(this.#warmUp);
     this.#warmUp = null;
+    this.#warming = false;
     this.#repository?.close();
     this.#repository = null;
   }
 
-  /** Sort the search index in small slices after start and after changes, so searches do not pay for it. */
+  /** Build and sort the search index in small slices after start and after changes, so searches do not pay for it. */
   private scheduleWarmUp(delayMs: number): void {
     this.#warmUp = this.ctx.clock.setTimeout(() => {
       this.#warmUp = null;
-      if (this.#repository && !this.#repository.warmUp(WARM_UP_KEYS_PER_SLICE)) this.scheduleWarmUp(WARM_UP_PAUSE_MS);
+      const repository = this.#repository;
+      if (!repository) return;
+      this.#warming = true;
+      repository.warmUp(WARM_UP_KEYS_PER_SLICE).then(
+        (done) => {
+          this.#warming = false;
+          if (this.#repository === repository && !done && !this.#warmUp) this.scheduleWarmUp(WARM_UP_PAUSE_MS);
+        },
+        (error: unknown) => {
+          this.#warming = false;
+          // stopped meanwhile: nothing to report
+          if (this.#repository === repository) this.ctx.log.error({ err: error }, `contacts: search index not built: ${errorMessage(error)}`);
+        },
+      );
     }, delayMs);
   }
 
-  summary(id: string, entry: ContactEntry): ContactSummary {
+  summary(id: string, entry: ContactView): ContactSummary {
     const country = this.ctx.country();
     return {
       id,
@@ -114,7 +133,7 @@ export class ContactsService implements Service {
     };
   }
 
-  private searchCommand(params: unknown): { results: ContactSummary[] } {
+  private async searchCommand(params: unknown): Promise<{ results: ContactSummary[] }> {
     const p = paramsObject('contacts.search', params, '{"query": string, "limit"?: number}');
     const query = stringParam('contacts.search', p, 'query', MAX_QUERY_LENGTH);
     let limit = DEFAULT_SEARCH_LIMIT;
@@ -124,7 +143,8 @@ export class ContactsService implements Service {
       }
       limit = p.limit as number;
     }
-    return { results: this.repository.search(query, limit).map(({ id, entry }) => this.summary(id, entry)) };
+    const hits = await this.repository.search(query, limit);
+    return { results: hits.map(({ id, entry }) => this.summary(id, entry)) };
   }
 
   private async getCommand(params: unknown): Promise<Contact> {

@@ -44,28 +44,53 @@ export type ContactFieldName = keyof ContactFields;
 export const CONTACT_FIELD_NAMES: readonly ContactFieldName[] = ['name', 'company', 'numbers', 'email', 'address', 'tags', 'notes', 'fields', 'due'];
 
 /**
- * What is in memory for every contact (100,000 of them on a 512 MB board), so keep it small:
- * everything number lookup, lists and search need, precomputed when the contact is written.
+ * What is in memory for every contact (100,000 of them on a 512 MB board), and what the store persists beside
+ * each shard and reads back at every start: so keep it small. Everything number lookup and lists need,
+ * precomputed when the contact is written; a field that is empty is left out (read it through `contactView`).
+ * The search keys are not here: they are in the contact-keys collection, read when search is first used.
  */
 export interface ContactEntry {
   name: string;
-  company: string | null;
-  /** all tags ('vip' first if it was given first): the screen pop shows the first, recording rules match any */
-  tags: string[];
-  /** the start of the notes, at most NOTE_EXCERPT_LENGTH characters */
-  note: string | null;
+  /** absent when the contact has none */
+  company?: string;
+  /** all tags ('vip' first if it was given first); absent when there are none */
+  tags?: string[];
+  /** the start of the notes, at most NOTE_EXCERPT_LENGTH characters; absent when there are none */
+  note?: string;
   /** lookup keys of the numbers: E.164, or the digits alone when a number could not be normalised */
   numbers: string[];
-  /**
-   * Normalised search keys (see search.ts). keys[0] is the sort key: the name, lowercased, without
-   * diacritics, Chinese in pinyin ('wang li').
-   */
-  keys: string[];
-  /** the earliest due date (past ones included: an overdue payment is what the clerk must see) */
-  due: { kind: DueKind; date: string } | null;
+  /** the earliest due date (past ones included: an overdue payment is what the clerk must see); absent when none */
+  due?: { kind: DueKind; date: string };
   /** latest of updatedAt (ms): when several contacts share a number, the newest wins */
   updated: number;
 }
+
+/** A contact's entry with every field present (null or [] when empty): what lookups and searches hand out. */
+export interface ContactView {
+  name: string;
+  company: string | null;
+  /** the screen pop shows the first, recording rules match any */
+  tags: string[];
+  note: string | null;
+  numbers: string[];
+  due: { kind: DueKind; date: string } | null;
+  updated: number;
+}
+
+/**
+ * A contact's search keys (see keys.ts), in the contact-keys collection under the contact's id. `of` is the
+ * fingerprint of what they were computed from (keysFingerprint): when it no longer matches the contact's
+ * entry (a crash between the two writes, a new pinyin or phone number library), they are computed again.
+ */
+export interface ContactKeys {
+  id: string;
+  of: string;
+  /** keys[0] is the sort key: the name, lowercased, without diacritics, Chinese in pinyin ('wang li') */
+  keys: string[];
+}
+
+/** What is in memory for every keys document: all of it but the id. */
+export type ContactKeysEntry = Omit<ContactKeys, 'id'>;
 
 export const NOTE_EXCERPT_LENGTH = 60;
 
@@ -111,7 +136,7 @@ export interface ContactIssue {
 
 export interface ContactHit {
   id: string;
-  entry: ContactEntry;
+  entry: ContactView;
 }
 
 export type ContactChangeKind = 'created' | 'updated' | 'deleted';

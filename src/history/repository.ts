@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { formatDuration } from '../core/duration.js';
 import { DesklineError } from '../core/errors.js';
 import type { Collection, CollectionSpec, Store } from '../store/types.js';
+import { HISTORY_DIGEST, RECENT_KEPT, briefsOf, customerKeys, decodeBrief, type Brief as DigestBrief, type CustomerRow, type HistoryDigest } from './digest.js';
 import type { CallRecord, MissedCall, TimelineEntry, TimelineKind, TimelineRecord } from './types.js';
 
 const KINDS: readonly TimelineKind[] = ['call', 'sms', 'order', 'call-list'];
@@ -40,16 +40,18 @@ function isTimelineRecord(doc: unknown): doc is TimelineRecord {
 }
 
 /**
- * The history: every interaction with customers (calls, SMS, orders, call-list outcomes) in the order
- * they happened. Appends go to the newest segment of the store (an append never rewrites old history);
- * segments hold 64 records so an append writes kilobytes.
+ * The history: every interaction with customers (calls, SMS, orders, call-list outcomes) in the order they
+ * happened, record n having id String(n). Appends go to the newest segment (an append never rewrites old
+ * history; 64 records a segment, so it writes kilobytes); the entries of the newest 8 segments stay in memory,
+ * older records are read from disk when asked for, and the digest (digest.ts) indexes them all.
  */
-export const HISTORY_COLLECTION: CollectionSpec<TimelineRecord, TimelineEntry> = {
+export const HISTORY_COLLECTION: CollectionSpec<TimelineRecord, TimelineEntry, HistoryDigest> = {
   name: 'history',
-  placement: { kind: 'append', segmentSize: 64 },
+  placement: { kind: 'sequence', segmentSize: 64, resident: 8 },
   entryOf: timelineEntryOf,
   entriesVersion: 1,
   isValid: isTimelineRecord,
+  digest: HISTORY_DIGEST,
 };
 
 export type NewRecord = TimelineRecord extends infer R ? (R extends TimelineRecord ? Omit<R, 'id' | 'seq'> : never) : never;
@@ -59,39 +61,42 @@ export interface TimelineSelector {
   numberKeys?: readonly string[];
 }
 
+/** One record of a customer summary. */
+export type Brief = Omit<DigestBrief, 'id'> & { id: string };
+
+/** What the screen pop shows of a customer's timeline. */
+export interface CustomerSummary {
+  /** records in the timeline */
+  count: number;
+  /** the newest records, newest first (a few: see RECENT_KEPT) */
+  recent: Brief[];
+  lastOrder: Brief | null;
+}
+
+const withStringId = (brief: DigestBrief): Brief => ({ ...brief, id: String(brief.id) });
+
 /**
- * One timeline per customer, from the compact entries in memory: record ids by contact and by number
- * key, so a customer's timeline and the missed-calls list never scan the history.
+ * One timeline per customer, from the digest in memory (the store keeps it over the whole history), so the
+ * screen pop and the missed-calls list never read old segments.
  */
 export class HistoryRepository {
-  readonly #byContact = new Map<string, string[]>();
-  readonly #byNumber = new Map<string, string[]>();
-  /** All ids in append order (newest last). */
-  readonly #order: string[] = [];
-  /** Missed calls not yet handled, oldest first. */
-  readonly #missed = new Set<string>();
   readonly #byCallId = new Map<string, string>();
-  #nextSeq = 1;
 
-  private constructor(private readonly collection: Collection<TimelineRecord, TimelineEntry>) {
-    for (const [id, entry] of collection.entries()) this.index(id, entry, undefined);
-    collection.onChange((change) => {
-      if (change.type === 'put') this.index(change.id, change.entry, change.previous);
-      else this.unindex(change.id, change.previous);
-    });
-  }
+  private constructor(private readonly collection: Collection<TimelineRecord, TimelineEntry, HistoryDigest>) {}
 
   static async open(store: Store): Promise<HistoryRepository> {
     return new HistoryRepository(await store.collection(HISTORY_COLLECTION));
   }
 
+  /** Records in the history. */
   get size(): number {
-    return this.collection.size;
+    return this.collection.digest.last;
   }
 
   /** Adds a record at the end of the history (visible at once); `written` resolves once it is on disk. */
   append<R extends NewRecord>(record: R): { record: R & { id: string; seq: number }; written: Promise<void> } {
-    const full = { ...record, id: randomUUID(), seq: this.#nextSeq } as R & { id: string; seq: number };
+    const seq = this.collection.digest.last + 1;
+    const full = { ...record, id: String(seq), seq } as R & { id: string; seq: number };
     const written = this.collection.put(full as TimelineRecord);
     if (full.kind === 'call') {
       this.#byCallId.set(full.callId, full.id);
@@ -104,7 +109,7 @@ export class HistoryRepository {
   async recordIdOfCall(callId: string): Promise<string | undefined> {
     const known = this.#byCallId.get(callId);
     if (known) return known;
-    const recent = await this.collection.getMany(this.recent(RECENT_CALL_IDS).filter((e) => e.kind === 'call').map((e) => e.id));
+    const recent = await this.collection.getMany(this.#newestIds(RECENT_CALL_IDS));
     return recent.find((r) => r.kind === 'call' && r.callId === callId)?.id;
   }
 
@@ -122,130 +127,81 @@ export class HistoryRepository {
     return this.collection.get(id);
   }
 
+  /** The entry of a recent record (the newest segments); undefined for older ones. */
   entry(id: string): TimelineEntry | undefined {
     return this.collection.entry(id);
   }
 
-  /** A customer's timeline (by contact and by any of their numbers), newest first, from memory. */
-  timelineEntries(selector: TimelineSelector, limit = Infinity): Array<TimelineEntry & { id: string }> {
-    const lists: string[][] = [];
-    if (selector.contactId) lists.push(this.#byContact.get(selector.contactId) ?? []);
-    for (const key of selector.numberKeys ?? []) lists.push(this.#byNumber.get(key) ?? []);
-    const out: Array<TimelineEntry & { id: string }> = [];
-    const seen = new Set<string>();
-    // Each list is in append order: merge them from their ends, newest first.
-    const cursors = lists.map((list) => list.length - 1);
-    while (out.length < limit) {
-      let best = -1;
-      let bestSeq = -Infinity;
-      for (let i = 0; i < lists.length; i++) {
-        const cursor = cursors[i];
-        if (cursor < 0) continue;
-        const seq = this.collection.entry(lists[i][cursor])?.seq ?? -Infinity;
-        if (seq > bestSeq) {
-          bestSeq = seq;
-          best = i;
-        }
-      }
-      if (best < 0) break;
-      const id = lists[best][cursors[best]--];
-      if (seen.has(id)) continue;
-      seen.add(id);
-      const entry = this.collection.entry(id);
-      if (entry) out.push({ id, ...entry });
+  /** A customer's timeline (by contact and by any of their numbers) as the screen pop shows it, from memory. */
+  summary(selector: TimelineSelector): CustomerSummary {
+    const customers = this.#customers(selector);
+    const recent = customers.flatMap(briefsOf).sort((a, b) => b.id - a.id);
+    let lastOrder: DigestBrief | null = null;
+    for (const [, , , line] of customers) {
+      const order = line ? decodeBrief(line) : null;
+      if (order && (!lastOrder || order.id > lastOrder.id)) lastOrder = order;
     }
-    return out;
+    return {
+      count: customers.reduce((sum, [, ids]) => sum + ids.length, 0),
+      recent: recent.slice(0, RECENT_KEPT).map(withStringId),
+      lastOrder: lastOrder ? withStringId(lastOrder) : null,
+    };
   }
 
-  /** Number of records in a customer's timeline. */
-  timelineCount(selector: TimelineSelector): number {
-    const lists: string[][] = [];
-    if (selector.contactId) lists.push(this.#byContact.get(selector.contactId) ?? []);
-    for (const key of selector.numberKeys ?? []) lists.push(this.#byNumber.get(key) ?? []);
-    if (lists.length === 1) return lists[0].length;
-    return new Set(lists.flat()).size;
-  }
-
-  /** Whole records of a customer's timeline, newest first (reads older segments from disk). */
+  /** Whole records of a customer's timeline, newest first (older ones read from disk). */
   async timeline(selector: TimelineSelector, limit = 50): Promise<TimelineRecord[]> {
-    return this.collection.getMany(this.timelineEntries(selector, limit).map((e) => e.id));
+    const ids = this.#customers(selector).flatMap(([, customerIds]) => customerIds.slice(-limit));
+    ids.sort((a, b) => b - a);
+    return this.collection.getMany(ids.slice(0, limit).map(String));
   }
 
-  /** The newest records of all customers, newest first. */
-  recent(limit = 50): Array<TimelineEntry & { id: string }> {
-    const out: Array<TimelineEntry & { id: string }> = [];
-    for (let i = this.#order.length - 1; i >= 0 && out.length < limit; i--) {
-      const entry = this.collection.entry(this.#order[i]);
-      if (entry) out.push({ id: this.#order[i], ...entry });
-    }
-    return out;
+  /** The newest records of all customers, newest first (older than the segments in memory: read from disk). */
+  async recent(limit = 50): Promise<Array<TimelineEntry & { id: string }>> {
+    const ids = this.#newestIds(limit);
+    const inMemory = ids.every((id) => this.collection.has(id));
+    const entries = inMemory ? ids.map((id) => [id, this.collection.entry(id) as TimelineEntry] as const) : (await this.collection.getMany(ids)).map((r) => [r.id, timelineEntryOf(r)] as const);
+    return entries.map(([id, entry]) => ({ id, ...entry }));
   }
 
   /** Missed calls nobody called back yet, newest first. */
   missedCalls(limit = 50): MissedCall[] {
-    const ids = [...this.#missed].reverse().slice(0, limit);
+    const ids = [...this.collection.digest.missed.keys()].sort((a, b) => b - a).slice(0, limit);
     return ids.flatMap((id) => {
-      const entry = this.collection.entry(id);
-      return entry?.numberKey ? [{ id, number: entry.numberKey, contactId: entry.contactId, at: entry.at }] : [];
+      const [number, contactId, at] = this.collection.digest.missed.get(id)!;
+      return number ? [{ id: String(id), number, contactId, at }] : [];
     });
   }
 
   get missedCount(): number {
-    return this.#missed.size;
+    return this.collection.digest.missed.size;
   }
 
   /** Marks missed calls handled (called back or dismissed); resolves when on disk. */
   async markHandled(ids: readonly string[]): Promise<void> {
-    await Promise.all(ids.filter((id) => this.#missed.has(id)).map((id) => this.update<CallRecord>(id, (r) => ({ ...r, handled: true }))));
+    const missed = this.collection.digest.missed;
+    await Promise.all(ids.filter((id) => missed.has(Number(id))).map((id) => this.update<CallRecord>(id, (r) => ({ ...r, handled: true }))));
   }
 
   /** Missed, unhandled calls from a number key. */
   missedFrom(numberKey: string): string[] {
-    return (this.#byNumber.get(numberKey) ?? []).filter((id) => this.#missed.has(id));
+    const ids: string[] = [];
+    for (const [id, [number]] of this.collection.digest.missed) if (number === numberKey) ids.push(String(id));
+    return ids;
   }
 
-  private index(id: string, entry: TimelineEntry, previous: TimelineEntry | undefined): void {
-    if (!previous) {
-      this.#order.push(id);
-      this.#nextSeq = Math.max(this.#nextSeq, entry.seq + 1);
+  #customers(selector: TimelineSelector): CustomerRow[] {
+    const rows: CustomerRow[] = [];
+    for (const key of customerKeys(selector.contactId, selector.numberKeys)) {
+      const row = this.collection.digest.customers.get(key);
+      if (row) rows.push(row);
     }
-    if (previous?.contactId !== entry.contactId) {
-      if (previous?.contactId) remove(this.#byContact, previous.contactId, id);
-      if (entry.contactId) insert(this.#byContact, entry.contactId, id, entry.seq, this.collection);
-    }
-    if (previous?.numberKey !== entry.numberKey) {
-      if (previous?.numberKey) remove(this.#byNumber, previous.numberKey, id);
-      if (entry.numberKey) insert(this.#byNumber, entry.numberKey, id, entry.seq, this.collection);
-    }
-    if (entry.kind === 'call' && entry.result === 'missed' && !entry.handled) this.#missed.add(id);
-    else this.#missed.delete(id);
+    return rows;
   }
 
-  private unindex(id: string, previous: TimelineEntry): void {
-    const at = this.#order.lastIndexOf(id);
-    if (at >= 0) this.#order.splice(at, 1);
-    if (previous.contactId) remove(this.#byContact, previous.contactId, id);
-    if (previous.numberKey) remove(this.#byNumber, previous.numberKey, id);
-    this.#missed.delete(id);
+  /** Ids of the newest `limit` records, newest first. */
+  #newestIds(limit: number): string[] {
+    const ids: string[] = [];
+    for (let id = this.size; id >= 1 && ids.length < limit; id--) ids.push(String(id));
+    return ids;
   }
-}
-
-/** Keeps each id list in seq order (appends are the common case: push). */
-function insert(map: Map<string, string[]>, key: string, id: string, seq: number, collection: Collection<TimelineRecord, TimelineEntry>): void {
-  const list = map.get(key);
-  if (!list) {
-    map.set(key, [id]);
-    return;
-  }
-  let at = list.length;
-  while (at > 0 && (collection.entry(list[at - 1])?.seq ?? 0) > seq) at--;
-  list.splice(at, 0, id);
-}
-
-function remove(map: Map<string, string[]>, key: string, id: string): void {
-  const list = map.get(key);
-  if (!list) return;
-  const at = list.lastIndexOf(id);
-  if (at >= 0) list.splice(at, 1);
-  if (list.length === 0) map.delete(key);
 }

@@ -215,9 +215,15 @@ export class HistoryService implements Service {
       if (!key) throw new DesklineError('HISTORY_BAD_QUERY', `'${p.number}' is not a phone number`);
       numberKeys.push(key);
     }
-    const contactId = typeof p.contactId === 'string' ? p.contactId : null;
+    // a number's customer: calls filed under the contact that has it, and those from before it was saved
+    const owner = typeof p.number === 'string' ? this.ctx.contactFor(p.number)?.id : undefined;
+    const contactId = typeof p.contactId === 'string' ? p.contactId : (owner ?? null);
     if (!contactId && numberKeys.length === 0) throw new DesklineError('HISTORY_BAD_QUERY', 'give a number or a contactId');
-    return this.repository.timeline({ contactId, numberKeys }, limitOf(params));
+    const limit = limitOf(params);
+    if (!owner) return this.repository.timeline({ contactId, numberKeys }, limit);
+    // the records with that number among its contact's (who may have other numbers too)
+    const records = await this.repository.timeline({ contactId, numberKeys }, Infinity);
+    return records.filter((r) => r.numberKey === numberKeys[0]).slice(0, limit);
   }
 
   private annotateFromCli(params: unknown): Promise<CallRecord> {

@@ -2,8 +2,7 @@ import type { EventBus } from '../core/bus.js';
 import type { BusEvents, CallInfo, InteractionBrief, ScreenPop } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import type { Service } from '../core/services.js';
-import type { HistoryRepository } from '../history/repository.js';
-import type { TimelineEntry } from '../history/types.js';
+import type { Brief, HistoryRepository } from '../history/repository.js';
 import { formatNumberForDisplay, numberKey } from '../numbers/numbers.js';
 
 /** What the screen pop needs to know of a contact: all of it is in memory (no disk read on a ring). */
@@ -30,7 +29,7 @@ export interface ScreenPopContext {
 
 const RECENT = 3;
 
-function brief(entry: TimelineEntry): InteractionBrief {
+function brief(entry: Brief): InteractionBrief {
   return { kind: entry.kind, at: entry.at, summary: entry.summary };
 }
 
@@ -70,10 +69,11 @@ export class ScreenPopService implements Service {
     const numberKeys = contact ? contact.numberKeys : key ? [key] : [];
     const history = this.ctx.history();
     const selector = { contactId: contact?.id ?? null, numberKeys };
-    const timeline = numberKeys.length > 0 || contact ? history.timelineEntries(selector, 50) : [];
+    const known = numberKeys.length > 0 || contact !== null;
+    const summary = known ? history.summary(selector) : { count: 0, recent: [], lastOrder: null };
     // this very call (still going on) is already in the history: it is not an earlier interaction
-    const earlier = timeline.filter((e) => !(e.kind === 'call' && e.result === null));
-    const lastOrder = earlier.find((e) => e.kind === 'order');
+    const earlier = summary.recent.filter((e) => !(e.kind === 'call' && e.result === null));
+    const ongoing = summary.recent.length - earlier.length;
     return {
       callId: call.callId,
       lineId: call.lineId,
@@ -81,9 +81,9 @@ export class ScreenPopService implements Service {
       number: call.number,
       displayNumber: call.number ? formatNumberForDisplay(call.number, country) : '',
       contact: contact ? { id: contact.id, name: contact.name, company: contact.company, tag: contact.tag, note: contact.note } : null,
-      interactionCount: Math.max(0, (numberKeys.length > 0 || contact ? history.timelineCount(selector) : 0) - (timeline.length - earlier.length)),
+      interactionCount: Math.max(0, summary.count - ongoing),
       recent: earlier.slice(0, RECENT).map(brief),
-      lastOrder: lastOrder ? brief(lastOrder) : null,
+      lastOrder: summary.lastOrder ? brief(summary.lastOrder) : null,
       openItems: contact?.openItems ?? [],
     };
   }

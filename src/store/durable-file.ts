@@ -57,6 +57,11 @@ export interface DurableFileOptions<T> {
   keepBackup?: boolean;
   /** fsync the directory after every write (default true); false when the caller syncs once per batch. */
   syncDirectory?: boolean;
+  /**
+   * fsync the content before the rename (default true). Only files derived from others, whose loss or
+   * damage after a power cut is detected and repaired by rebuilding them, go without.
+   */
+  syncData?: boolean;
   /** Called with what `read()` repaired (the lowdb `read()` has no other way to say it). */
   onRecovery?(recovery: FileRecovery): void;
   /** Called after every write with what was written (statistics). */
@@ -139,7 +144,7 @@ export class DurableFile<T> implements Adapter<T> {
     const handle = await open(this.#tempPath, 'w', 0o644);
     try {
       await handle.writeFile(text, 'utf8');
-      await handle.sync();
+      if (this.#options.syncData ?? true) await handle.sync();
       const st = await handle.stat();
       return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, bytes: st.size };
     } finally {

@@ -16,7 +16,7 @@ export interface FileStoreOptions {
   /** the store's folder (e.g. <data>/store); created if missing */
   dir: string;
   log?: Logger;
-  /** shards per collection kept in memory, not counting dirty ones and the newest append segment (default 64) */
+  /** shards per collection kept in memory, not counting dirty ones and the newest sequence segment (default 64) */
   cacheShards?: number;
   /** shard files read or written at the same time per collection (default 8) */
   ioConcurrency?: number;
@@ -43,7 +43,7 @@ export class FileStore implements Store {
     this.#log = options.log?.child({ ns: 'store' });
   }
 
-  collection<T extends { id: string }, E>(spec: CollectionSpec<T, E>): Promise<Collection<T, E>> {
+  collection<T extends { id: string }, E, S = undefined>(spec: CollectionSpec<T, E, S>): Promise<Collection<T, E, S>> {
     try {
       if (this.#closing) throw new DesklineError('STORE_CLOSED', 'the store is closed');
       checkCollectionName(spec.name);
@@ -55,7 +55,7 @@ export class FileStore implements Store {
         if (!samePlacement(open.placement, spec.placement)) {
           throw new DesklineError('STORE_PLACEMENT_CHANGED', `collection ${spec.name} is already open with placement ${JSON.stringify(open.placement)}`);
         }
-        return open.opening as unknown as Promise<Collection<T, E>>;
+        return open.opening as unknown as Promise<Collection<T, E, S>>;
       }
       const opening = this.#open(spec);
       this.#collections.set(spec.name, { placement: spec.placement, opening: opening as unknown as Promise<FileCollection<never, unknown>> });
@@ -83,7 +83,7 @@ export class FileStore implements Store {
     return this.#closing;
   }
 
-  async #open<T extends { id: string }, E>(spec: CollectionSpec<T, E>): Promise<FileCollection<T, E>> {
+  async #open<T extends { id: string }, E, S>(spec: CollectionSpec<T, E, S>): Promise<FileCollection<T, E, S>> {
     this.#ready ??= ensureDirectory(this.#dir).catch((error: unknown) => {
       this.#ready = undefined; // let the next open try again
       throw error;
@@ -92,7 +92,7 @@ export class FileStore implements Store {
     const dir = join(this.#dir, spec.name);
     await ensureDirectory(dir);
     const started = performance.now();
-    const collection = await FileCollection.open<T, E>({
+    const collection = await FileCollection.open<T, E, S>({
       dir,
       spec,
       cacheShards: this.#options.cacheShards ?? DEFAULT_CACHE_SHARDS,

@@ -1,13 +1,20 @@
 import { DesklineError } from '../core/errors.js';
+import { checkDocument, sequenceNumber } from './shard-files.js';
 import type { Collection, CollectionChange, CollectionSpec, RecoveryReport, Store, StoreStats } from './types.js';
 
-/** A collection that lives only in memory: for tools and tests that need no durability. Same contract, nothing on disk. */
-export class MemoryCollection<T extends { id: string }, E> implements Collection<T, E> {
+/**
+ * A collection that lives only in memory: for tools and tests that need no durability. Same contract, nothing on
+ * disk (every entry stays in memory, whatever the placement).
+ */
+export class MemoryCollection<T extends { id: string }, E, S = undefined> implements Collection<T, E, S> {
   readonly #docs = new Map<string, T>();
   readonly #entries = new Map<string, E>();
   readonly #listeners = new Set<(change: CollectionChange<E>) => void>();
+  readonly digest: S;
 
-  constructor(private readonly spec: CollectionSpec<T, E>) {}
+  constructor(private readonly spec: CollectionSpec<T, E, S>) {
+    this.digest = spec.digest?.create() as S;
+  }
 
   get name(): string {
     return this.spec.name;
@@ -42,11 +49,11 @@ export class MemoryCollection<T extends { id: string }, E> implements Collection
   }
 
   async put(doc: T): Promise<void> {
-    this.apply(doc);
+    this.apply(this.check(doc));
   }
 
   async putMany(docs: readonly T[]): Promise<void> {
-    for (const doc of docs) this.apply(doc);
+    for (const doc of docs.map((d) => this.check(d))) this.apply(doc);
   }
 
   async update(id: string, fn: (doc: T) => T): Promise<T | undefined> {
@@ -72,6 +79,12 @@ export class MemoryCollection<T extends { id: string }, E> implements Collection
     return () => this.#listeners.delete(listener);
   }
 
+  private check(doc: T): T {
+    checkDocument(doc, this.name);
+    if (this.spec.placement.kind === 'sequence') sequenceNumber(doc.id, this.name);
+    return doc;
+  }
+
   private apply(doc: T): void {
     const copy = structuredClone(doc);
     const entry = this.spec.entryOf(copy);
@@ -82,18 +95,23 @@ export class MemoryCollection<T extends { id: string }, E> implements Collection
   }
 
   private emit(change: CollectionChange<E>): void {
+    const digest = this.spec.digest;
+    if (digest) {
+      if (change.type === 'put') digest.apply(this.digest, change.id, change.entry, change.previous);
+      else digest.remove(this.digest, change.id, change.previous);
+    }
     for (const listener of this.#listeners) listener(change);
   }
 }
 
 export class MemoryStore implements Store {
-  readonly #collections = new Map<string, MemoryCollection<never, unknown>>();
+  readonly #collections = new Map<string, MemoryCollection<never, unknown, unknown>>();
 
-  async collection<T extends { id: string }, E>(spec: CollectionSpec<T, E>): Promise<Collection<T, E>> {
-    let collection = this.#collections.get(spec.name) as unknown as MemoryCollection<T, E> | undefined;
+  async collection<T extends { id: string }, E, S = undefined>(spec: CollectionSpec<T, E, S>): Promise<Collection<T, E, S>> {
+    let collection = this.#collections.get(spec.name) as unknown as MemoryCollection<T, E, S> | undefined;
     if (!collection) {
       collection = new MemoryCollection(spec);
-      this.#collections.set(spec.name, collection as unknown as MemoryCollection<never, unknown>);
+      this.#collections.set(spec.name, collection as unknown as MemoryCollection<never, unknown, unknown>);
     }
     return collection;
   }

@@ -5,7 +5,8 @@
  *   <dir>/<collection>/000123.json            shard (hash placement) {format, rev, seqs: [...], docs: [...]}
  *   <dir>/<collection>/000123.json.bak        its previous good copy (see durable-file.ts)
  *   <dir>/<collection>/000123.entries.json    {format, rev, entriesVersion, shard: {ino, size, mtimeMs}, ids: [...], seqs: [...], entries: [...]}
- *   <dir>/<collection>/seg-000001.json ...    segments (append placement), same shapes
+ *   <dir>/<collection>/seg-000001.json ...    segments (sequence placement), same shapes
+ *   <dir>/<collection>/digest.json            checkpoint of the digest (sequence placement): {format, version, through, stamps, state}
  *   .<file>.tmp, .<file>.bak.tmp              unfinished writes: removed on open
  *   <file>.corrupt-<timestamp>                damaged files kept for inspection: ignored
  *
@@ -20,6 +21,7 @@ import type { Placement } from './types.js';
 
 export const STORE_FORMAT = 1;
 export const META_FILE = 'collection.json';
+export const DIGEST_FILE = 'digest.json';
 
 export interface ShardDocument {
   format: typeof STORE_FORMAT;
@@ -92,7 +94,7 @@ export function fnv1a32(text: string): number {
   return hash >>> 0;
 }
 
-/** File names of one placement's shards. Hash shards count from 0, append segments from 1. */
+/** File names of one placement's shards. Hash shards count from 0, sequence segments from 1. */
 export interface ShardNames {
   shardFile(index: number): string;
   entriesFile(index: number): string;
@@ -101,7 +103,7 @@ export interface ShardNames {
 }
 
 export function shardNames(placement: Placement): ShardNames {
-  const prefix = placement.kind === 'append' ? 'seg-' : '';
+  const prefix = placement.kind === 'sequence' ? 'seg-' : '';
   const pattern = new RegExp(`^${prefix}(\\d{6,})\\.(?:json|json\\.bak|entries\\.json)$`);
   return {
     shardFile: (index) => `${prefix}${String(index).padStart(6, '0')}.json`,
@@ -206,10 +208,29 @@ export function isPlacement(value: unknown): value is Placement {
   const p = value as { kind?: unknown; shards?: unknown; segmentSize?: unknown } | null;
   if (typeof p !== 'object' || p === null) return false;
   if (p.kind === 'hash') return Number.isInteger(p.shards) && (p.shards as number) >= 1 && (p.shards as number) <= 100_000;
-  if (p.kind === 'append') return Number.isInteger(p.segmentSize) && (p.segmentSize as number) >= 1;
+  if (p.kind === 'sequence') {
+    const { resident } = p as { resident?: unknown };
+    return Number.isInteger(p.segmentSize) && (p.segmentSize as number) >= 1 && Number.isInteger(resident) && (resident as number) >= 1;
+  }
   return false;
 }
 
 export function samePlacement(a: Placement, b: Placement): boolean {
-  return a.kind === 'hash' ? b.kind === 'hash' && a.shards === b.shards : b.kind === 'append' && a.segmentSize === b.segmentSize;
+  if (a.kind === 'hash') return b.kind === 'hash' && a.shards === b.shards;
+  return b.kind === 'sequence' && a.segmentSize === b.segmentSize && a.resident === b.resident;
+}
+
+const SEQUENCE_ID = /^[1-9]\d{0,14}$/;
+
+/** The number a sequence collection's id stands for (STORE_BAD_ID when it is not one). */
+export function sequenceNumber(id: string, collection: string): number {
+  if (!SEQUENCE_ID.test(id)) {
+    throw new DesklineError('STORE_BAD_ID', `${collection}: ids of a sequence collection are decimal numbers from 1, got '${id.slice(0, 40)}'`);
+  }
+  return Number(id);
+}
+
+/** The shard a document goes to: by a hash of its id, or by its number. */
+export function shardIndexOf(placement: Placement, id: string, collection: string): number {
+  return placement.kind === 'hash' ? fnv1a32(id) % placement.shards : Math.ceil(sequenceNumber(id, collection) / placement.segmentSize);
 }

@@ -12,10 +12,36 @@
 export type Placement =
   /** by a hash of the id over a fixed number of shards (contacts, recordings): any document may change */
   | { kind: 'hash'; shards: number }
-  /** in insertion order, `segmentSize` documents per segment (history): an append rewrites only the newest segment */
-  | { kind: 'append'; segmentSize: number };
+  /**
+   * by number (history): ids are the decimal numbers '1', '2', ..., document n lives in segment ceil(n / segmentSize),
+   * so an append rewrites only the newest segment and any document is found without an index. Only the newest
+   * `resident` segments keep their entries in memory; older ones are read from disk when asked for.
+   */
+  | { kind: 'sequence'; segmentSize: number; resident: number };
 
-export interface CollectionSpec<T extends { id: string }, E> {
+/**
+ * A summary the store keeps over every document of a sequence collection (the history's per-customer index),
+ * folded from the entries as they change and checkpointed to disk now and then, so an open reads the
+ * checkpoint and the few segments written after it instead of every segment.
+ */
+export interface DigestSpec<E, S> {
+  /** Bump when what `apply` folds changes: a checkpoint of another version is rebuilt from every segment. */
+  version: number;
+  create(): S;
+  /**
+   * Folds in one document's entry. `previous` is its entry before this change, undefined for a new document,
+   * or 'replayed' when the document was already folded into the checkpoint this state came from and may have
+   * changed since (apply what may have changed, don't count it again). MUST NOT throw.
+   */
+  apply(state: S, id: string, entry: E, previous: E | undefined | 'replayed'): void;
+  /** Takes a deleted document out. */
+  remove(state: S, id: string, previous: E): void;
+  /** JSON of the state for the checkpoint, and back (undefined when the JSON is not a state this version wrote). */
+  save(state: S): unknown;
+  load(json: unknown): S | undefined;
+}
+
+export interface CollectionSpec<T extends { id: string }, E, S = undefined> {
   /** Folder name under the store directory: [a-z0-9-]+. */
   name: string;
   placement: Placement;
@@ -32,6 +58,8 @@ export interface CollectionSpec<T extends { id: string }, E> {
   entriesVersion?: number;
   /** Checks a document read from disk; a document that fails is skipped and reported, never loaded. */
   isValid?(doc: unknown): doc is T;
+  /** sequence placement only: a summary over all documents, kept by the store (see DigestSpec) */
+  digest?: DigestSpec<E, S>;
 }
 
 /** One thing the store repaired when it opened, so the runtime can report it (log, bus, cloud). */
@@ -45,9 +73,10 @@ export interface RecoveryReport {
    * restored-backup: the shard came back from its last good copy (changes after that copy are lost);
    * started-empty: neither the shard nor its backup was readable, the shard starts empty;
    * rebuilt-entries: the entries file was missing, stale or damaged and was rebuilt from the shard (nothing lost);
+   * rebuilt-digest: the digest checkpoint was missing, damaged or of another version and was folded again from every segment (nothing lost);
    * skipped-document: a document failed `isValid` and was left out.
    */
-  action: 'restored-backup' | 'started-empty' | 'rebuilt-entries' | 'skipped-document';
+  action: 'restored-backup' | 'started-empty' | 'rebuilt-entries' | 'rebuilt-digest' | 'skipped-document';
 }
 
 export type CollectionChange<E> =
@@ -56,16 +85,22 @@ export type CollectionChange<E> =
 
 /**
  * A durable set of documents keyed by `id`.
- * - Entries of all documents MUST be in memory after open; whole documents are read on demand.
+ * - Entries of all documents (sequence placement: of the documents in the newest `resident` segments) MUST be in
+ *   memory after open; whole documents are read on demand. `has`, `entry`, `entries` and `size` see the
+ *   entries in memory; `get`, `getMany`, `update` and `delete` find any document.
+ * - Sequence placement: a document's id MUST be a decimal number from 1 (STORE_BAD_ID otherwise).
  * - A write (put/update/delete) is applied to memory at once (visible to `entry`/`get` immediately) and its
  *   promise MUST resolve only after the shard holding it is durable on disk; writes made in the same tick are
  *   coalesced into one write per shard.
  * - A failed write rejects every promise of its batch; the memory state stays (it is retried with the next write).
  * - `entries()` iterates in insertion order (for append placement: oldest first).
  */
-export interface Collection<T extends { id: string }, E> {
+export interface Collection<T extends { id: string }, E, S = undefined> {
   readonly name: string;
+  /** documents whose entries are in memory */
   readonly size: number;
+  /** The spec's digest over every document, up to date with every change applied to memory (undefined without one). */
+  readonly digest: S;
   has(id: string): boolean;
   entry(id: string): E | undefined;
   entries(): IterableIterator<[string, E]>;
@@ -91,7 +126,7 @@ export interface StoreStats {
 
 export interface Store {
   /** Opens (loading entries, recovering damaged files) or returns the already open collection of that name. */
-  collection<T extends { id: string }, E>(spec: CollectionSpec<T, E>): Promise<Collection<T, E>>;
+  collection<T extends { id: string }, E, S = undefined>(spec: CollectionSpec<T, E, S>): Promise<Collection<T, E, S>>;
   /** What was repaired while opening collections so far. */
   recoveries(): readonly RecoveryReport[];
   stats(): StoreStats;

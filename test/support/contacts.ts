@@ -1,6 +1,5 @@
-import { contactEntryOf } from '../../src/contacts/model.js';
-import { normalizeQuery } from '../../src/contacts/search.js';
-import type { Contact, ContactEntry } from '../../src/contacts/types.js';
+import { normalizeQuery, searchKeysOf, type KeyedContact } from '../../src/contacts/search.js';
+import type { Contact } from '../../src/contacts/types.js';
 
 /**
  * Generated contacts for index and scale tests: a third each Latin (US numbers), Chinese (CN mobiles) and
@@ -72,38 +71,40 @@ export function generateContact(random: () => number, i: number): Contact {
   };
 }
 
-export function generateEntries(random: () => number, count: number, from = 0): Array<[string, ContactEntry]> {
-  const entries: Array<[string, ContactEntry]> = [];
-  for (let i = from; i < from + count; i++) {
-    const contact = generateContact(random, i);
-    entries.push([contact.id, contactEntryOf(contact)]);
-  }
-  return entries;
+/** Generated contacts as the search index takes them: [id, search keys]. */
+export function generateKeyed(random: () => number, count: number, from = 0): KeyedContact[] {
+  const keyed: KeyedContact[] = [];
+  for (let i = from; i < from + count; i++) keyed.push(keyedContact(generateContact(random, i)));
+  return keyed;
 }
 
-/** What a search must return, found the slow way: every entry looked at. */
-export function expectedSearch(entries: Iterable<[string, ContactEntry]>, query: string, limit = 20): string[] {
+export function keyedContact(contact: Contact): KeyedContact {
+  return [contact.id, searchKeysOf(contact)];
+}
+
+/** What a search must return, found the slow way: every contact's keys looked at. */
+export function expectedSearch(contacts: Iterable<KeyedContact>, query: string, limit = 20): string[] {
   const normalized = normalizeQuery(query);
   if (!normalized) return [];
   const words = normalized.split(' ');
-  const matches: Array<[string, ContactEntry]> = [];
-  for (const [id, entry] of entries) {
-    const whole = entry.keys.some((key) => key.startsWith(normalized));
-    const eachWord = words.length > 1 && words.every((word) => entry.keys.some((key) => key.startsWith(word)));
-    if (whole || eachWord) matches.push([id, entry]);
+  const matches: KeyedContact[] = [];
+  for (const [id, keys] of contacts) {
+    const whole = keys.some((key) => key.startsWith(normalized));
+    const eachWord = words.length > 1 && words.every((word) => keys.some((key) => key.startsWith(word)));
+    if (whole || eachWord) matches.push([id, keys]);
   }
-  const byName = (a: [string, ContactEntry], b: [string, ContactEntry]) =>
-    a[1].keys[0] < b[1].keys[0] ? -1 : a[1].keys[0] > b[1].keys[0] ? 1 : a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+  const byName = (a: KeyedContact, b: KeyedContact) =>
+    a[1][0] < b[1][0] ? -1 : a[1][0] > b[1][0] ? 1 : a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
   return matches.sort(byName).slice(0, limit).map(([id]) => id);
 }
 
-/** A query a user might type for one of these entries: a prefix of one of its keys, sometimes two words. */
-export function randomQuery(random: () => number, entries: ReadonlyArray<[string, ContactEntry]>): string {
-  const [, entry] = pick(random, entries);
-  const key = pick(random, entry.keys) || 'a';
+/** A query a user might type for one of these contacts: a prefix of one of its keys, sometimes two words. */
+export function randomQuery(random: () => number, contacts: readonly KeyedContact[]): string {
+  const [, keys] = pick(random, contacts);
+  const key = pick(random, keys) || 'a';
   let query = key.slice(0, 1 + Math.floor(random() * Math.min(8, key.length)));
-  const last = entry.keys[entry.keys.length - 1];
+  const last = keys[keys.length - 1];
   // a second word (not digits: digits and spaces are read as one number)
-  if (random() < 0.1 && entry.keys.length > 1 && /^\D/.test(last)) query += ` ${last.slice(0, 2)}`;
+  if (random() < 0.1 && keys.length > 1 && /^\D/.test(last)) query += ` ${last.slice(0, 2)}`;
   return query;
 }

@@ -31,11 +31,34 @@ export interface CrashEntry {
 /** a contact is deleted instead of updated once it reaches this version */
 export const LAST_VERSION = 4;
 
-export const HISTORY: CollectionSpec<CrashDoc, CrashEntry> = {
+/** The history's digest: every document's version, and how many were added (never counting one twice). */
+export interface CrashDigest {
+  added: number;
+  last: number;
+  versions: Record<string, number>;
+}
+
+export const HISTORY: CollectionSpec<CrashDoc, CrashEntry, CrashDigest> = {
   name: 'history',
-  placement: { kind: 'append', segmentSize: 20 },
+  // few resident segments, so updates often reach documents outside memory
+  placement: { kind: 'sequence', segmentSize: 20, resident: 3 },
   entryOf: (doc) => ({ v: doc.v, len: doc.len }),
   isValid: isCrashDoc,
+  digest: {
+    version: 1,
+    create: () => ({ added: 0, last: 0, versions: {} }),
+    apply(state, id, entry, previous) {
+      if (previous === undefined) state.added++;
+      state.last = Math.max(state.last, Number(id));
+      state.versions[id] = entry.v;
+    },
+    remove(state, id) {
+      state.added--;
+      delete state.versions[id];
+    },
+    save: (state) => state,
+    load: (json) => json as CrashDigest,
+  },
 };
 
 export const CONTACTS: CollectionSpec<CrashDoc, CrashEntry> = {
@@ -69,7 +92,8 @@ async function main(dir: string, run: number, seed: number): Promise<void> {
   const store = new FileStore({ dir, cacheShards: 4, onRecovery: (r) => print(`recovery ${r.action} ${r.file}`) });
   const history = await store.collection(HISTORY);
   const contacts = await store.collection(CONTACTS);
-  const live = { history: [...history.entries()].map(([id]) => id), contacts: [...contacts.entries()].map(([id]) => id) };
+  const live = { contacts: [...contacts.entries()].map(([id]) => id) };
+  let lastHistory = history.digest.last;
   print('ready');
   // start writing when the parent listens (it writes a line to stdin)
   await new Promise((resolve) => process.stdin.once('data', resolve));
@@ -89,7 +113,7 @@ async function main(dir: string, run: number, seed: number): Promise<void> {
       },
     );
   };
-  const update = (collection: Collection<CrashDoc, CrashEntry>, id: string) => {
+  const update = (collection: Collection<CrashDoc, CrashEntry, unknown>, id: string) => {
     let written = 0;
     track(
       collection.update(id, (doc) => crashDoc(id, (written = doc.v + 1), size())),
@@ -102,12 +126,10 @@ async function main(dir: string, run: number, seed: number): Promise<void> {
     for (let i = 0; i < burst; i++) {
       const op = random();
       if (op < 0.45) {
-        const id = `r${run}-h${next++}`;
-        live.history.push(id);
+        const id = String(++lastHistory);
         track(history.put(crashDoc(id, 1, size())), () => `ack history ${id} 1`);
       } else if (op < 0.6) {
-        const id = pick(live.history);
-        if (id) update(history, id);
+        if (lastHistory > 0) update(history, String(1 + Math.floor(random() * lastHistory)));
       } else if (op < 0.8) {
         const id = `r${run}-c${next++}`;
         live.contacts.push(id);

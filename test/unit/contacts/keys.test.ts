@@ -1,8 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { contactEntryOf } from '../../../src/contacts/model.js';
+import { keysAlgorithm, keysFingerprint } from '../../../src/contacts/keys.js';
+import { contactEntryOf, contactView } from '../../../src/contacts/model.js';
 import { numberSearchKeys } from '../../../src/contacts/numbers.js';
-import { normalizeQuery, normalizeText, searchKeysOf, textKeys } from '../../../src/contacts/search.js';
-import type { Contact } from '../../../src/contacts/types.js';
+import { entrySearchKeys, normalizeQuery, normalizeText, searchKeysOf, textKeys } from '../../../src/contacts/search.js';
+import type { Contact, ContactEntry } from '../../../src/contacts/types.js';
+import { generateContact } from '../../support/contacts.js';
+import { seededRandom } from '../../support/random.js';
 
 function contact(fields: Partial<Contact>): Contact {
   return {
@@ -102,10 +105,11 @@ describe('the entry', () => {
       ],
       updatedAt: { name: 1000, notes: 5000, tags: 3000 },
     }));
-    expect(entry).toMatchObject({
+    expect(entry).toEqual({
       name: 'Wang Li',
       company: 'Garden Rd Noodles',
       tags: ['vip', 'wholesale'],
+      note: expect.any(String),
       numbers: ['+12125551234', '5551234'],
       due: { kind: 'payment', date: '2026-11-30' },
       updated: 5000,
@@ -113,5 +117,61 @@ describe('the entry', () => {
     expect(entry.note!.length).toBeLessThanOrEqual(60);
     expect(entry.note!.endsWith('…')).toBe(true);
     expect(notes.startsWith(entry.note!.slice(0, -1))).toBe(true);
+    // search keys are not in it: the contact-keys collection has them
+    expect(entry).not.toHaveProperty('keys');
+  });
+
+  it('leaves out what is empty, and its view fills it in', () => {
+    const entry = contactEntryOf(contact({ name: 'Anna', numbers: [{ e164: '+12125551234', entered: '212 555 1234', label: null }], notes: '  \n ' }));
+    expect(entry).toEqual({ name: 'Anna', numbers: ['+12125551234'], updated: 1000 });
+    expect(JSON.stringify(entry)).toBe('{"name":"Anna","numbers":["+12125551234"],"updated":1000}');
+    expect(contactView(entry)).toEqual({ name: 'Anna', company: null, tags: [], note: null, numbers: ['+12125551234'], due: null, updated: 1000 });
+    const full = contactEntryOf(contact({ name: 'Anna', company: 'Noodles', tags: ['vip'], notes: 'cash', due: [{ kind: 'renewal', date: '2027-01-01', note: null }] }));
+    expect(contactView(full)).toEqual({ name: 'Anna', company: 'Noodles', tags: ['vip'], note: 'cash', numbers: [], due: { kind: 'renewal', date: '2027-01-01' }, updated: 1000 });
+    // a reader changing its view does not change the entry
+    contactView(full).tags.push('x');
+    expect(full.tags).toEqual(['vip']);
+  });
+});
+
+describe('keys from the entry', () => {
+  it('are the keys of the contact', () => {
+    const random = seededRandom(3);
+    const samples = [
+      ...Array.from({ length: 300 }, (_, i) => generateContact(random, i)),
+      contact({ name: '王丽', company: '重庆火锅店', numbers: [
+        { e164: '+8613800138000', entered: '138 0013 8000', label: null },
+        { e164: null, entered: '6234-5678', label: 'shop' },
+        { e164: '+8613800138000', entered: '13800138000', label: 'again' },
+        { e164: null, entered: '*#', label: null },
+        { e164: '+861012345678', entered: '010 1234 5678', label: null },
+      ] }),
+      contact({ name: '김민준 Kim', company: 'Ōsaka Trading' }),
+    ];
+    for (const sample of samples) expect({ name: sample.name, keys: entrySearchKeys(contactEntryOf(sample)) }).toEqual({ name: sample.name, keys: searchKeysOf(sample) });
+  });
+
+  it('are fingerprinted by what they are computed from, and the algorithm', () => {
+    const base = contactEntryOf(contact({ name: 'Wang Li', company: 'Noodles', numbers: [{ e164: '+12125551234', entered: '212 555 1234', label: null }] }));
+    const of = keysFingerprint(base);
+    expect(of).toMatch(/^[0-9a-f]{12}$/);
+    expect(keysFingerprint({ ...base })).toBe(of);
+    // what the keys do not depend on
+    const otherFields: ContactEntry = { ...base, note: 'cash', tags: ['vip'], due: { kind: 'payment', date: '2027-01-01' }, updated: 99 };
+    expect(keysFingerprint(otherFields)).toBe(of);
+    // what they do
+    const others = [
+      { ...base, name: 'Wang Lu' },
+      { ...base, company: undefined },
+      { ...base, company: 'Noodle' },
+      { ...base, numbers: [] },
+      { ...base, numbers: ['+12125551235'] },
+      { ...base, numbers: ['+12125551234', '5551234'] },
+      // where one text ends matters
+      { ...base, name: 'Wang LiN', company: 'oodles' },
+    ];
+    const fingerprints = others.map(keysFingerprint);
+    expect(new Set([of, ...fingerprints]).size).toBe(others.length + 1);
+    expect(keysAlgorithm()).toMatch(/^\d+ pinyin-pro@\d+\.\d+\.\d+ es-hangul@\d+\.\d+\.\d+ libphonenumber-js@\d+\.\d+\.\d+ unicode@\d+/);
   });
 });

@@ -10,6 +10,7 @@ import type { BusEvents } from '../../../src/core/events.js';
 import { MemoryStore } from '../../../src/store/memory.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { captureLogger } from '../../support/log.js';
+import { waitFor } from '../../support/wait.js';
 
 const running: ContactsService[] = [];
 afterEach(async () => {
@@ -114,13 +115,34 @@ describe('ContactsService', () => {
     await expect(other.call('contacts.import', { path: out })).resolves.toMatchObject({ created: 1, errors: [] });
   });
 
-  it('sorts the search index in slices after start and after changes', async () => {
-    const { service, clock, call } = await start();
+  it('builds and sorts the search index in slices after start and after changes', async () => {
+    const { service, clock, call, lines } = await start();
     for (let i = 0; i < 50; i++) await call('contacts.save', { contact: { name: `Customer ${i}`, numbers: [`212555${String(i).padStart(4, '0')}`] } });
     expect(clock.pending).toBe(1);
+    expect(service.repository.searchReady).toBe(false);
     clock.advance(5000);
+    await waitFor(() => service.repository.searchReady, 'the search index built by the warm-up');
+    await new Promise((resolve) => setImmediate(resolve));
     expect(clock.pending).toBe(0);
-    expect(service.repository.warmUp(0)).toBe(true);
-    expect(service.repository.search('customer 4', 100)).toHaveLength(11);
+    // nothing left to sort: the warm-up did it
+    await expect(service.repository.warmUp(0)).resolves.toBe(true);
+    expect(await service.repository.search('customer 4', 100)).toHaveLength(11);
+
+    // a change schedules another warm-up, which sorts what it added
+    await call('contacts.save', { contact: { name: 'Customer 50' } });
+    expect(clock.pending).toBe(1);
+    clock.advance(5000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(clock.pending).toBe(0);
+    expect(lines().filter((line) => (line.level as number) >= 50)).toEqual([]);
+    expect(((await call('contacts.search', { query: 'customer 5', limit: 100 })) as { results: ContactSummary[] }).results.map((r) => r.name)).toEqual(['Customer 5', 'Customer 50']);
+  });
+
+  it('answers a search before the warm-up by building the index then', async () => {
+    const { call, clock } = await start();
+    await call('contacts.save', { contact: { name: 'Anna Lee', tags: ['vip'] } });
+    expect(clock.pending).toBe(1);
+    const { results } = (await call('contacts.search', { query: 'lee' })) as { results: ContactSummary[] };
+    expect(results).toEqual([{ id: expect.any(String), name: 'Anna Lee', company: null, tag: 'vip', note: null, numbers: [], due: null }]);
   });
 });

@@ -69,7 +69,7 @@ describe.each(stores)('history and screen pop (%s store)', (_kind, makeStore) =>
     expect(answered).toMatchObject({ kind: 'call', direction: 'inbound', numberKey: '+8613800138000', contactId: 'c-wang', lineId: 'sip-main', handled: false });
     expect(answered.durationMs).toBe(30_000);
     expect(answered.at).toBe(Date.UTC(2026, 10, 24, 9, 30, 0));
-    expect(history.repository.recent(10).map((e) => e.summary)).toEqual(['rejected', 'busy', 'answered 00:30']);
+    expect((await history.repository.recent(10)).map((e) => e.summary)).toEqual(['rejected', 'busy', 'answered 00:30']);
     // the CLI's view of the same
     const byNumber = await control.get('history.timeline')!({ number: '+86 138 0013 8000' }) as CallRecord[];
     expect(byNumber).toHaveLength(1);
@@ -147,7 +147,57 @@ describe.each(stores)('history and screen pop (%s store)', (_kind, makeStore) =>
     await first.history.stop();
     const reopened = await HistoryRepository.open(store);
     expect(reopened.missedCalls().map((m) => m.number)).toEqual(['+8613900000001']);
-    expect(reopened.timelineCount({ contactId: WANG.id })).toBe(1);
+    expect(reopened.summary({ contactId: WANG.id }).count).toBe(1);
+  });
+});
+
+describe('history beyond the segments in memory', () => {
+  it('keeps every customer timeline, the missed calls and old records across a restart', async () => {
+    const dir = await fileStores.tempDir();
+    const store = fileStores.open(dir);
+    const history = await HistoryRepository.open(store);
+    const customers = ['+8613800000001', '+8613800000002', '+8613800000003'];
+    const written: Array<Promise<void>> = [];
+    // 700 records: 11 segments of 64, the oldest 3 outside memory; customer i % 3, every 7th missed, every 50th an order
+    for (let i = 1; i <= 700; i++) {
+      const numberKey = customers[i % 3];
+      const base = { at: i * 1000, number: numberKey, numberKey, contactId: i % 3 === 0 ? 'c-zero' : null };
+      if (i % 50 === 0) written.push(history.append({ ...base, kind: 'order', orderId: `o${i}`, summary: `order ${i}` }).written);
+      else {
+        const result = i % 7 === 0 ? 'missed' : 'answered';
+        written.push(history.append({
+          ...base, kind: 'call', callId: `call-${i}`, lineId: 'sip-main', lineKind: 'sip', direction: 'inbound', answeredAfterMs: null,
+          durationMs: 1000, result, endedAt: null, disposition: null, note: null, recordingId: null, handled: false,
+        }).written);
+      }
+    }
+    await Promise.all(written);
+    expect(history.entry('1')).toBeUndefined(); // segment 1 is on disk only
+    await history.markHandled(['7', '693']);
+    await history.update<CallRecord>('8', (r) => ({ ...r, disposition: 'ordered' }));
+    await store.close();
+
+    const reopenedStore = fileStores.open(dir);
+    const reopened = await HistoryRepository.open(reopenedStore);
+    expect(reopenedStore.recoveries()).toEqual([]);
+    expect(reopened.size).toBe(700);
+    const ofCustomer = (k: number) => Array.from({ length: 700 }, (_, i) => i + 1).filter((i) => i % 3 === k);
+    const zero = reopened.summary({ contactId: 'c-zero', numberKeys: [customers[0]] });
+    expect(zero.count).toBe(ofCustomer(0).length);
+    expect(zero.recent.map((e) => e.id)).toEqual(['699', '696', '693', '690', '687']);
+    expect(zero.lastOrder).toMatchObject({ id: '600', summary: 'order 600' });
+    const one = reopened.summary({ numberKeys: [customers[1]] });
+    expect(one.count).toBe(ofCustomer(1).length);
+    expect(one.lastOrder).toMatchObject({ id: '700' });
+    const missed = Array.from({ length: 700 }, (_, i) => i + 1).filter((i) => i % 7 === 0 && i % 50 !== 0 && i !== 7 && i !== 693);
+    expect(reopened.missedCalls(Infinity).map((m) => m.id)).toEqual(missed.reverse().map(String));
+    expect(reopened.missedFrom(customers[2])).toContain('14');
+    const old = await reopened.timeline({ numberKeys: [customers[2]] }, 1000);
+    expect(old).toHaveLength(ofCustomer(2).length);
+    expect(old.at(-1)).toMatchObject({ id: '2', seq: 2, numberKey: customers[2] });
+    expect(await reopened.get('8')).toMatchObject({ disposition: 'ordered' });
+    expect((await reopened.recent(3)).map((e) => e.id)).toEqual(['700', '699', '698']);
+    expect((await reopened.recent(700)).at(-1)).toMatchObject({ id: '1', summary: 'answered 00:01' });
   });
 });
 

@@ -5,7 +5,8 @@ import { fnv1a32 } from '../../../src/store/shard-files.js';
 import { fileStoresForTests } from '../../support/file-store.js';
 import { makeTempDir } from '../../support/process.js';
 import { garbleKeepingStamp } from './damage.js';
-import { contact, contactSpec, describeStoreContract, type Contact } from './store-contract.js';
+import type { DigestSpec, Placement } from '../../../src/store/types.js';
+import { contact, contactSpec, describeStoreContract, type Contact, type ContactEntry } from './store-contract.js';
 
 const { open: fileStore } = fileStoresForTests();
 
@@ -21,6 +22,31 @@ describeStoreContract('FileStore', async () => {
     },
   };
 });
+
+const SEQUENCE_50 = { kind: 'sequence', segmentSize: 50, resident: 10 } as const;
+
+/** A digest for the tests: how many documents, and each one's name (JSON as it is). */
+interface NamesDigest {
+  count: number;
+  names: Record<string, string>;
+}
+const NAMES_DIGEST: DigestSpec<ContactEntry, NamesDigest> = {
+  version: 1,
+  create: () => ({ count: 0, names: {} }),
+  apply(state, id, entry, previous) {
+    if (previous === undefined) state.count++;
+    state.names[id] = entry.name;
+  },
+  remove(state, id) {
+    state.count--;
+    delete state.names[id];
+  },
+  save: (state) => state,
+  load: (json) => json as NamesDigest,
+};
+const withDigest = (placement: Placement) => ({ ...contactSpec('history', placement), digest: NAMES_DIGEST });
+const namesOf = (ids: number[], name = (id: number) => `Name ${id}`) => Object.fromEntries(ids.map((id) => [String(id), name(id)]));
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 const hashShardFile = (id: string, shards: number) => `${String(fnv1a32(id) % shards).padStart(6, '0')}.json`;
@@ -79,9 +105,9 @@ describe('FileStore', () => {
   it('appends by rewriting only the newest segment', async () => {
     const dir = await makeTempDir('store');
     const store = fileStore(dir);
-    const history = await store.collection(contactSpec('history', { kind: 'append', segmentSize: 50 }));
+    const history = await store.collection(contactSpec('history', SEQUENCE_50));
     for (let tick = 0; tick < 20; tick++) {
-      await Promise.all(Array.from({ length: 10 }, (_, i) => history.put(contact(`h${tick * 10 + i}`, 'x'.repeat(100)))));
+      await Promise.all(Array.from({ length: 10 }, (_, i) => history.put(contact(`${tick * 10 + i + 1}`, 'x'.repeat(100)))));
     }
     const folder = join(dir, 'history');
     const segments = readdirSync(folder).filter((name) => /^seg-\d+\.json$/.test(name)).sort();
@@ -91,7 +117,7 @@ describe('FileStore', () => {
     const total = segments.reduce((sum, name) => sum + statSync(join(folder, name)).size, 0);
 
     const before = { stats: store.stats(), inodes: inodes() };
-    await history.put(contact('h200', 'x'.repeat(100)));
+    await history.put(contact('201', 'x'.repeat(100)));
     const bytes = store.stats().bytesWritten - before.stats.bytesWritten;
     expect(readdirSync(folder)).toContain('seg-000005.json');
     expect(inodes()).toEqual(before.inodes); // the full segments were not rewritten
@@ -99,9 +125,9 @@ describe('FileStore', () => {
     expect(total).toBeGreaterThan(25_000);
 
     // an append to a segment with 49 documents writes about one segment
-    for (let i = 201; i < 249; i++) await history.put(contact(`h${i}`, 'x'.repeat(100)));
+    for (let i = 202; i < 250; i++) await history.put(contact(`${i}`, 'x'.repeat(100)));
     const mark = store.stats().bytesWritten;
-    await history.put(contact('h249', 'x'.repeat(100)));
+    await history.put(contact('250', 'x'.repeat(100)));
     const appendBytes = store.stats().bytesWritten - mark;
     const segmentBytes = statSync(join(folder, 'seg-000005.json')).size + statSync(join(folder, 'seg-000005.entries.json')).size;
     expect(appendBytes).toBe(segmentBytes);
@@ -110,13 +136,114 @@ describe('FileStore', () => {
 
     // changing an old document rewrites its segment only
     const oldInodes = inodes();
-    await history.update('h60', (doc) => ({ ...doc, name: 'changed' }));
+    await history.update('61', (doc) => ({ ...doc, name: 'changed' }));
     expect(inodes()).toEqual([oldInodes[0], expect.any(Number), oldInodes[2], oldInodes[3]]);
     expect(inodes()[1]).not.toBe(oldInodes[1]);
 
-    const reopened = await fileStore(dir).collection(contactSpec('history', { kind: 'append', segmentSize: 50 }));
-    expect([...reopened.entries()].map(([id]) => id)).toEqual(Array.from({ length: 250 }, (_, i) => `h${i}`));
-    expect(reopened.entry('h60')?.name).toBe('changed');
+    const reopened = await fileStore(dir).collection(contactSpec('history', SEQUENCE_50));
+    expect([...reopened.entries()].map(([id]) => id)).toEqual(Array.from({ length: 250 }, (_, i) => `${i + 1}`));
+    expect(reopened.entry('61')?.name).toBe('changed');
+  });
+
+  it('keeps the entries of the newest segments only, and finds, changes and deletes older documents on disk', async () => {
+    const dir = await makeTempDir('store');
+    const placement = { kind: 'sequence', segmentSize: 2, resident: 2 } as const;
+    const store = fileStore(dir, { cacheShards: 1 });
+    const history = await store.collection(contactSpec('history', placement));
+    await history.putMany(range(1, 9).map((id) => contact(String(id))));
+    // segments 4 (7, 8) and 5 (9) are resident
+    expect([...history.entries()].map(([id]) => id)).toEqual(['7', '8', '9']);
+    expect(history.size).toBe(3);
+    expect(history.has('1')).toBe(false);
+    expect(history.entry('1')).toBeUndefined();
+    expect(await history.get('1')).toEqual(contact('1'));
+    expect(await history.getMany(['9', '2', '42', '5'])).toEqual([contact('9'), contact('2'), contact('5')]);
+
+    const changes: unknown[] = [];
+    history.onChange((change) => changes.push(change));
+    expect(await history.update('3', (doc) => ({ ...doc, name: 'Three' }))).toEqual(contact('3', 'Three'));
+    await history.put(contact('4', 'Four'));
+    expect(await history.delete('5')).toBe(true);
+    expect(await history.delete('5')).toBe(false);
+    expect(await history.delete('42')).toBe(false);
+    expect(changes).toEqual([
+      { type: 'put', id: '3', entry: { name: 'Three', number: '+49 30 3' }, previous: { name: 'Name 3', number: '+49 30 3' } },
+      { type: 'put', id: '4', entry: { name: 'Four', number: '+49 30 4' }, previous: { name: 'Name 4', number: '+49 30 4' } },
+      { type: 'delete', id: '5', previous: { name: 'Name 5', number: '+49 30 5' } },
+    ]);
+    expect(history.has('3')).toBe(false); // still outside memory
+
+    // appending moves the window: segment 4 leaves memory
+    await history.putMany([contact('10'), contact('11')]);
+    expect([...history.entries()].map(([id]) => id)).toEqual(['9', '10', '11']);
+    await expect(history.put(contact('abc'))).rejects.toMatchObject({ code: 'STORE_BAD_ID' });
+    await expect(history.put(contact('0'))).rejects.toMatchObject({ code: 'STORE_BAD_ID' });
+    await store.close();
+
+    const reopened = await fileStore(dir).collection(contactSpec('history', placement));
+    expect([...reopened.entries()].map(([id]) => id)).toEqual(['9', '10', '11']);
+    expect(await reopened.getMany(['3', '4', '5', '8'])).toEqual([contact('3', 'Three'), contact('4', 'Four'), contact('8')]);
+  });
+
+  it('keeps a digest over every document across reopens, from a checkpoint and the segments written after it', async () => {
+    const dir = await makeTempDir('store');
+    const placement = { kind: 'sequence', segmentSize: 2, resident: 2 } as const;
+    const store = fileStore(dir);
+    const history = await store.collection(withDigest(placement));
+    await history.putMany(range(1, 50).map((id) => contact(String(id))));
+    await history.update('3', (doc) => ({ ...doc, name: 'Three' }));
+    await history.delete('4');
+    const expected = { count: 49, names: { ...namesOf(range(1, 50)), 3: 'Three' } };
+    delete (expected.names as Record<string, string>)['4'];
+    expect(history.digest).toEqual(expected);
+    await store.close();
+    const checkpoint = readJson(join(dir, 'history', 'digest.json'));
+    expect(checkpoint).toMatchObject({ version: 1, through: 25, lastNumber: 50, state: expected });
+
+    // Killed without closing: appends after the checkpoint, and a change to a segment it covers.
+    const crashed = fileStore(dir);
+    const again = await crashed.collection(withDigest(placement));
+    expect(crashed.recoveries()).toEqual([]);
+    expect(again.digest).toEqual(expected);
+    await again.putMany([contact('51'), contact('52', 'Fifty-two')]);
+    await again.update('1', (doc) => ({ ...doc, name: 'One' }));
+    const afterCrash = { count: 51, names: { ...expected.names, 1: 'One', 51: 'Name 51', 52: 'Fifty-two' } };
+    expect(again.digest).toEqual(afterCrash);
+    expect(readJson(join(dir, 'history', 'digest.json')).through).toBe(25); // not checkpointed yet
+
+    const reopened = fileStore(dir);
+    expect((await reopened.collection(withDigest(placement))).digest).toEqual(afterCrash);
+    expect(reopened.recoveries()).toEqual([]);
+    await reopened.close();
+  });
+
+  it('rebuilds a damaged, missing or outdated digest checkpoint from every segment, and says so', async () => {
+    const dir = await makeTempDir('store');
+    const placement = { kind: 'sequence', segmentSize: 2, resident: 1 } as const;
+    const store = fileStore(dir);
+    await (await store.collection(withDigest(placement))).putMany(range(1, 9).map((id) => contact(String(id))));
+    await store.close();
+    const path = join(dir, 'history', 'digest.json');
+    const expected = { count: 9, names: namesOf(range(1, 9)) };
+
+    writeFileSync(path, '{"format":1,"vers');
+    const damaged = fileStore(dir);
+    expect((await damaged.collection(withDigest(placement))).digest).toEqual(expected);
+    expect(damaged.recoveries()).toEqual([expect.objectContaining({ collection: 'history', action: 'rebuilt-digest', file: path })]);
+    await damaged.close();
+    expect(readJson(path).through).toBe(5); // written again
+
+    rmSync(path);
+    const missing = fileStore(dir);
+    expect((await missing.collection(withDigest(placement))).digest).toEqual(expected);
+    expect(missing.recoveries()).toEqual([expect.objectContaining({ action: 'rebuilt-digest', problem: 'digest checkpoint missing' })]);
+    await missing.close();
+
+    const upper: DigestSpec<ContactEntry, NamesDigest> = { ...NAMES_DIGEST, version: 2, apply: (state, id, entry, previous) => NAMES_DIGEST.apply(state, id, { ...entry, name: entry.name.toUpperCase() }, previous) };
+    const newer = fileStore(dir);
+    expect((await newer.collection({ ...withDigest(placement), digest: upper })).digest).toEqual({ count: 9, names: namesOf(range(1, 9), (id) => `NAME ${id}`) });
+    expect(newer.recoveries()).toEqual([expect.objectContaining({ action: 'rebuilt-digest', problem: 'checkpoint of digest version 1, now 2' })]);
+    await newer.close();
   });
 
   it('drops shards from memory beyond its cache and reads them again from disk', async () => {
@@ -216,15 +343,15 @@ describe('FileStore', () => {
   it('waits for pending writes on close, then refuses work', async () => {
     const dir = await makeTempDir('store');
     const store = fileStore(dir);
-    const contacts = await store.collection(contactSpec('contacts', { kind: 'append', segmentSize: 10 }));
-    const pending = contacts.putMany(Array.from({ length: 15 }, (_, i) => contact(`c${i}`)));
+    const contacts = await store.collection(contactSpec('contacts', { kind: 'sequence', segmentSize: 10, resident: 4 }));
+    const pending = contacts.putMany(Array.from({ length: 15 }, (_, i) => contact(`${i + 1}`)));
     await store.close();
     await pending;
     expect(docsIn(join(dir, 'contacts', 'seg-000002.json'))).toHaveLength(5);
-    await expect(contacts.put(contact('late'))).rejects.toMatchObject({ code: 'STORE_CLOSED' });
-    await expect(contacts.get('c1')).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    await expect(contacts.put(contact('16'))).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    await expect(contacts.get('1')).rejects.toMatchObject({ code: 'STORE_CLOSED' });
     await expect(store.collection(contactSpec('other', { kind: 'hash', shards: 1 }))).rejects.toMatchObject({ code: 'STORE_CLOSED' });
-    expect(contacts.has('c1')).toBe(true);
+    expect(contacts.has('1')).toBe(true);
   });
 
   it('validates ids, documents, names and placements', async () => {
@@ -246,18 +373,18 @@ describe('FileStore', () => {
     await expect(store.collection(contactSpec('contacts', { kind: 'hash', shards: 3 }))).rejects.toMatchObject({ code: 'STORE_PLACEMENT_CHANGED' });
   });
 
-  it('refuses to open a collection with another shard count, and takes a new segment size', async () => {
+  it('refuses to open a collection with another shard count or segment size, and takes another resident count', async () => {
     const dir = await makeTempDir('store');
     await fileStore(dir).collection(contactSpec('contacts', { kind: 'hash', shards: 4 }));
     await expect(fileStore(dir).collection(contactSpec('contacts', { kind: 'hash', shards: 8 }))).rejects.toMatchObject({ code: 'STORE_PLACEMENT_CHANGED' });
-    await expect(fileStore(dir).collection(contactSpec('contacts', { kind: 'append', segmentSize: 4 }))).rejects.toMatchObject({ code: 'STORE_PLACEMENT_CHANGED' });
+    await expect(fileStore(dir).collection(contactSpec('contacts', { kind: 'sequence', segmentSize: 4, resident: 1 }))).rejects.toMatchObject({ code: 'STORE_PLACEMENT_CHANGED' });
 
-    const history = await fileStore(dir).collection(contactSpec('history', { kind: 'append', segmentSize: 2 }));
+    const history = await fileStore(dir).collection(contactSpec('history', { kind: 'sequence', segmentSize: 2, resident: 1 }));
     await history.putMany([contact('1'), contact('2'), contact('3')]);
-    const wider = await fileStore(dir).collection(contactSpec('history', { kind: 'append', segmentSize: 4 }));
-    await wider.putMany([contact('4'), contact('5'), contact('6')]);
-    expect(docsIn(join(dir, 'history', 'seg-000002.json')).map((doc) => doc.id)).toEqual(['3', '4', '5', '6']);
-    expect(readJson(join(dir, 'history', 'collection.json')).placement).toEqual({ kind: 'append', segmentSize: 4 });
+    await expect(fileStore(dir).collection(contactSpec('history', { kind: 'sequence', segmentSize: 4, resident: 1 }))).rejects.toMatchObject({ code: 'STORE_PLACEMENT_CHANGED' });
+    const more = await fileStore(dir).collection(contactSpec('history', { kind: 'sequence', segmentSize: 2, resident: 5 }));
+    expect([...more.entries()].map(([id]) => id)).toEqual(['1', '2', '3']);
+    expect(readJson(join(dir, 'history', 'collection.json')).placement).toEqual({ kind: 'sequence', segmentSize: 2, resident: 5 });
   });
 
   it('rebuilds the entries when entryOf changes version', async () => {

@@ -22,7 +22,7 @@ describe('shard files', () => {
       undefined,
       undefined,
     ]);
-    const append = shardNames({ kind: 'append', segmentSize: 10 });
+    const append = shardNames({ kind: 'sequence', segmentSize: 10, resident: 1 });
     expect(append.shardFile(1234567)).toBe('seg-1234567.json');
     expect(append.indexOf('seg-000012.entries.json')).toBe(12);
     expect(append.indexOf('000012.json')).toBeUndefined();
