@@ -14,7 +14,7 @@
 // between build and suites (for quick local loops).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -175,6 +175,12 @@ function runSuite(suiteRow, jestArgs, filtered) {
   return new Promise((resolvePromise) => {
     const outDir = mkdtempSync(join(tmpdir(), `deskline-test-${suite.name}-`));
     const outFile = join(outDir, 'results.json');
+    // The suite's TMPDIR: whatever its tests leave in temp dirs goes when the suite ends. Open to all (like
+    // /tmp) for the peers and runtimes the tests run as other users.
+    const suiteTmp = join(outDir, 'tmp');
+    mkdirSync(suiteTmp);
+    chmodSync(outDir, 0o755);
+    chmodSync(suiteTmp, 0o1777);
     const args = [
       '--experimental-vm-modules',
       join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'),
@@ -192,7 +198,7 @@ function runSuite(suiteRow, jestArgs, filtered) {
       cwd: ROOT,
       stdio: ['ignore', 'inherit', 'inherit'],
       detached: true, // own process group: a budget kill takes the peers with it
-      env: { ...process.env, NODE_OPTIONS: withVmModules(process.env.NODE_OPTIONS) },
+      env: { ...process.env, TMPDIR: suiteTmp, NODE_OPTIONS: withVmModules(process.env.NODE_OPTIONS) },
     });
     let overBudget = false;
     let lingering = false;

@@ -1,7 +1,7 @@
 import { formatDuration } from '../core/duration.js';
 import { DesklineError } from '../core/errors.js';
 import type { Collection, CollectionSpec, Store } from '../store/types.js';
-import { HISTORY_DIGEST, RECENT_KEPT, briefsOf, customerKeys, decodeBrief, type Brief as DigestBrief, type CustomerRow, type HistoryDigest } from './digest.js';
+import { HISTORY_DIGEST, RECENT_KEPT, briefsOf, customerKeys, customerRow, decodeBrief, type Brief as DigestBrief, type CustomerRow, type HistoryDigest } from './digest.js';
 import type { CallRecord, MissedCall, TimelineEntry, TimelineKind, TimelineRecord } from './types.js';
 
 const KINDS: readonly TimelineKind[] = ['call', 'sms', 'order', 'call-list'];
@@ -192,7 +192,7 @@ export class HistoryRepository {
   #customers(selector: TimelineSelector): CustomerRow[] {
     const rows: CustomerRow[] = [];
     for (const key of customerKeys(selector.contactId, selector.numberKeys)) {
-      const row = this.collection.digest.customers.get(key);
+      const row = customerRow(this.collection.digest, key);
       if (row) rows.push(row);
     }
     return rows;

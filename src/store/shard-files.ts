@@ -6,7 +6,7 @@
  *   <dir>/<collection>/000123.json.bak        its previous good copy (see durable-file.ts)
  *   <dir>/<collection>/000123.entries.json    {format, rev, entriesVersion, shard: {ino, size, mtimeMs}, ids: [...], seqs: [...], entries: [...]}
  *   <dir>/<collection>/seg-000001.json ...    segments (sequence placement), same shapes
- *   <dir>/<collection>/digest.json            checkpoint of the digest (sequence placement): {format, version, through, stamps, state}
+ *   <dir>/<collection>/snapshot.json          entries of the shards in memory, the digest, the stamps of all shards (collection.ts)
  *   .<file>.tmp, .<file>.bak.tmp              unfinished writes: removed on open
  *   <file>.corrupt-<timestamp>                damaged files kept for inspection: ignored
  *
@@ -21,7 +21,7 @@ import type { Placement } from './types.js';
 
 export const STORE_FORMAT = 1;
 export const META_FILE = 'collection.json';
-export const DIGEST_FILE = 'digest.json';
+export const SNAPSHOT_FILE = 'snapshot.json';
 
 export interface ShardDocument {
   format: typeof STORE_FORMAT;

@@ -4,8 +4,9 @@
  *
  * Layout on disk (the file store): <data>/store/<collection>/ holds shard files, each a lowdb JSON
  * document written atomically (temp file, fsync, rename, directory fsync) with the previous good copy
- * kept as a backup, and beside each shard the compact entries of its documents, so a cold start reads
- * the entries (kilobytes per shard) and not the documents.
+ * kept as a backup, and beside each shard the compact entries of its documents. A snapshot file gathers
+ * the entries (and the digest) of the whole collection with the stamp of every shard file, so a cold start
+ * reads one file plus the shards written after it, and not the documents.
  */
 
 /** Where a document's shard is. */
@@ -36,7 +37,11 @@ export interface DigestSpec<E, S> {
   apply(state: S, id: string, entry: E, previous: E | undefined | 'replayed'): void;
   /** Takes a deleted document out. */
   remove(state: S, id: string, previous: E): void;
-  /** JSON of the state for the checkpoint, and back (undefined when the JSON is not a state this version wrote). */
+  /**
+   * JSON of the state for the snapshot, and back (undefined when the JSON is not a state this version wrote).
+   * `save` MUST return a value that later changes to the state leave alone (it is written out a slice at a time
+   * while the phone goes on): copy what `apply` and `remove` change in place.
+   */
   save(state: S): unknown;
   load(json: unknown): S | undefined;
 }
@@ -112,7 +117,7 @@ export interface Collection<T extends { id: string }, E, S = undefined> {
   /** Replace a document with fn(current); resolves to the new document, or undefined when there is none. */
   update(id: string, fn: (doc: T) => T): Promise<T | undefined>;
   delete(id: string): Promise<boolean>;
-  /** Called synchronously for every change as it is applied to memory; returns an unsubscribe function. */
+  /** Called synchronously for every change as it is applied to memory; returns an unsubscribe function. Entries MUST be treated as read-only. */
   onChange(listener: (change: CollectionChange<E>) => void): () => void;
 }
 

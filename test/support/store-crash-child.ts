@@ -56,7 +56,7 @@ export const HISTORY: CollectionSpec<CrashDoc, CrashEntry, CrashDigest> = {
       state.added--;
       delete state.versions[id];
     },
-    save: (state) => state,
+    save: (state) => structuredClone(state),
     load: (json) => json as CrashDigest,
   },
 };

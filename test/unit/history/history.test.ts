@@ -2,9 +2,10 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { ControlRegistry } from '../../../src/control/protocol.js';
 import { EventBus } from '../../../src/core/bus.js';
 import type { BusEvents, CallInfo, CallState, CallEndReason, ScreenPop } from '../../../src/core/events.js';
+import { HISTORY_DIGEST, customerKeys, customerRow } from '../../../src/history/digest.js';
 import { HistoryRepository } from '../../../src/history/repository.js';
 import { HistoryService, callResult } from '../../../src/history/service.js';
-import type { CallRecord } from '../../../src/history/types.js';
+import type { CallRecord, TimelineEntry } from '../../../src/history/types.js';
 import { ScreenPopService, type PoppedContact } from '../../../src/screen-pop/service.js';
 import { MemoryStore } from '../../../src/store/memory.js';
 import type { Store } from '../../../src/store/types.js';
@@ -148,6 +149,32 @@ describe.each(stores)('history and screen pop (%s store)', (_kind, makeStore) =>
     const reopened = await HistoryRepository.open(store);
     expect(reopened.missedCalls().map((m) => m.number)).toEqual(['+8613900000001']);
     expect(reopened.summary({ contactId: WANG.id }).count).toBe(1);
+  });
+});
+
+describe('history digest', () => {
+  it('saves a copy: what it folds in after a save leaves the saved JSON alone', () => {
+    const state = HISTORY_DIGEST.create();
+    const entry = (seq: number): TimelineEntry => ({ kind: 'call', seq, at: seq * 1000, numberKey: '+8613800000001', contactId: null, summary: 'missed', result: 'missed', handled: false });
+    HISTORY_DIGEST.apply(state, '1', entry(1), undefined);
+    const saved = HISTORY_DIGEST.save(state);
+    const before = JSON.stringify(saved);
+    HISTORY_DIGEST.apply(state, '2', entry(2), undefined);
+    HISTORY_DIGEST.apply(state, '1', { ...entry(1), handled: true }, entry(1));
+    expect(JSON.stringify(saved)).toBe(before);
+    expect(HISTORY_DIGEST.load(JSON.parse(before))).toMatchObject({ last: 1, missed: new Map([[1, ['+8613800000001', null, 1000]]]) });
+    expect(HISTORY_DIGEST.load({ nonsense: true })).toBeUndefined();
+  });
+
+  it('keeps customers whose contact id has tabs, line breaks or % apart and findable after a save', () => {
+    const state = HISTORY_DIGEST.create();
+    const odd = 'odd\tid\n%0a';
+    HISTORY_DIGEST.apply(state, '1', { kind: 'order', seq: 1, at: 1, numberKey: null, contactId: odd, summary: 'rice\tand\nsoup' }, undefined);
+    HISTORY_DIGEST.apply(state, '2', { kind: 'order', seq: 2, at: 2, numberKey: null, contactId: 'odd', summary: 'tea' }, undefined);
+    const loaded = HISTORY_DIGEST.load(JSON.parse(JSON.stringify(HISTORY_DIGEST.save(state))))!;
+    const [key] = customerKeys(odd);
+    expect(customerRow(loaded, key)).toEqual([key, [1], '1|order|1||rice and soup', '1|order|1||rice and soup']);
+    expect(customerRow(loaded, customerKeys('odd')[0])?.[1]).toEqual([2]);
   });
 });
 
