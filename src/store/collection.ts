@@ -1,17 +1,21 @@
 /**
  * One collection of the file store: a folder of shard files (see shard-files.ts for the layout).
  *
- * Memory holds the entries of every document (`#records`, in insertion order) and an LRU cache of whole
- * shards. A write changes memory at once and joins the batch of the current tick; a batch writes each dirty
- * shard once (shard file, then its entries file), fsyncs the directory once, and only then resolves the
- * promises of its writes. One batch per collection is in flight at a time; writes made meanwhile form the next.
+ * Memory holds the entries of every document (sequence placement: of the resident segments; `#records`, in
+ * insertion order) and an LRU cache of whole shards. A write changes memory at once and joins the batch of the
+ * current tick; a batch writes each dirty shard once (shard file, then its entries file), fsyncs the directory
+ * once, and only then resolves the promises of its writes. Changes to the resident segments of a sequence
+ * collection go into one journal line instead (journal.ts), and their segments are written every so often.
+ * One batch per collection is in flight at a time; writes made meanwhile form the next.
  *
- * Crash safety rests on three facts:
+ * Crash safety rests on these facts:
  *  - every file replacement is atomic and its content fsynced before it is renamed into place (durable-file.ts),
  *    so after any crash each shard file is either its previous or its new complete content;
- *  - a promise resolves only after the directory fsync that follows the renames of its batch;
- *  - the entries file is only trusted while the shard file it was computed from (inode, size, mtime) is the
- *    one on disk; a crash between the shard's and the entries file's rename is detected and the entries rebuilt.
+ *  - a promise resolves only after the directory fsync that follows the renames of its batch, or the fdatasync
+ *    of its journal line; the journal is emptied only after the segments it covers are durable, and a segment
+ *    the journal holds changes of is only ever changed through the journal (replaying it never undoes a newer write);
+ *  - derived files (entries, snapshot) are only trusted while the shard file they were computed from (inode,
+ *    size, mtime) is the one on disk; a crash between two renames is detected and the entries rebuilt.
  */
 import { statSync } from 'node:fs';
 import { readdir, unlink } from 'node:fs/promises';
@@ -19,8 +23,10 @@ import { join } from 'node:path';
 import { DesklineError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { DurableFile, moveAside, readJson, syncDirectory, type FileRecovery, type FileStamp, type WrittenFile } from './durable-file.js';
+import { Journal } from './journal.js';
 import { stringifyInSlices } from './sliced-json.js';
 import {
+  JOURNAL_FILE,
   SNAPSHOT_FILE,
   META_FILE,
   STORE_FORMAT,
@@ -61,6 +67,8 @@ export interface FileCollectionOptions<T extends { id: string }, E, S = undefine
   cacheShards: number;
   /** shard files written (or read on open) at the same time */
   ioConcurrency: number;
+  /** journal bytes after which the segments it holds changes of are written and it is emptied: what an open replays at most */
+  journalLimit: number;
   counters: StoreCounters;
   report(recovery: RecoveryReport): void;
   log?: Logger;
@@ -138,6 +146,16 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
   /** sequence placement: the highest document number in memory */
   #lastNumber = 0;
   readonly #digest: { spec: DigestSpec<E, S>; state: S } | undefined;
+  /** sequence placement: the write-ahead journal of changes to the resident segments (journal.ts) */
+  readonly #journal: Journal | undefined;
+  /** this batch's changes for the journal */
+  #journalOps = new Map<string, T | null>();
+  /** segments whose latest changes are in the journal, not yet in their files: kept in memory until written */
+  #unmaterialized = new Set<Shard<T>>();
+  /** write those segments (and empty the journal) with the next batch: after an open replayed the journal, or a journal write failed */
+  #materializeDue = false;
+  /** replaying the journal at open: changes go to memory (and their segments), not into the journal again */
+  #replaying = false;
   readonly #snapshot: SnapshotState = { through: -1, lastNumber: 0, stamps: new Map(), touched: new Set(), wanted: false, saving: undefined };
 
   readonly #dirty = new Set<Shard<T>>();
@@ -152,6 +170,7 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
     this.#spec = options.spec;
     this.#names = shardNames(options.spec.placement);
     this.#log = options.log;
+    if (options.spec.placement.kind === 'sequence') this.#journal = new Journal(join(this.#dir, JOURNAL_FILE));
     const digest = options.spec.digest;
     if (digest) {
       if (options.spec.placement.kind !== 'sequence') throw new DesklineError('STORE_BAD_SPEC', `collection ${options.spec.name}: a digest needs sequence placement`);
@@ -269,6 +288,13 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
   async delete(id: string): Promise<boolean> {
     this.#checkOpen();
     checkId(id, this.name);
+    if (!(await this.#applyDelete(id))) return false;
+    await this.#nextBatch();
+    return true;
+  }
+
+  /** Applies a delete to memory (reading the document's segment first when it is outside memory); false when there is no such document. */
+  async #applyDelete(id: string): Promise<boolean> {
     const record = this.#records.get(id);
     let previous: E;
     let shard: Shard<T>;
@@ -290,9 +316,8 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
       previous = this.#spec.entryOf(found);
     }
     shard.apply(id, null);
-    this.#markDirty(shard);
+    this.#changed(shard, id, null);
     this.#emit({ type: 'delete', id, previous });
-    await this.#nextBatch();
     return true;
   }
 
@@ -304,24 +329,28 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
   /** Writes what is pending (one last attempt for shards a failed batch left dirty) and the digest, then refuses further use. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (;;) {
-      if (this.#timer) {
-        clearImmediate(this.#timer);
-        this.#timer = undefined;
+    try {
+      for (;;) {
+        if (this.#timer) {
+          clearImmediate(this.#timer);
+          this.#timer = undefined;
+        }
+        if (this.#inFlight) {
+          await this.#inFlight;
+          continue;
+        }
+        if (this.#waiters.length === 0 && this.#dirty.size === 0 && this.#unmaterialized.size === 0) {
+          await this.#snapshot.saving;
+          this.#checkpoint(true);
+          await this.#snapshot.saving;
+          return;
+        }
+        const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+        this.#startBatch();
+        await done;
       }
-      if (this.#inFlight) {
-        await this.#inFlight;
-        continue;
-      }
-      if (this.#waiters.length === 0 && this.#dirty.size === 0) {
-        await this.#snapshot.saving;
-        this.#checkpoint(true);
-        await this.#snapshot.saving;
-        return;
-      }
-      const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-      this.#startBatch();
-      await done;
+    } finally {
+      await this.#journal?.close();
     }
   }
 
@@ -535,8 +564,20 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
       }
     }
     shard.apply(id, doc);
-    this.#markDirty(shard);
+    this.#changed(shard, id, doc);
     this.#emit({ type: 'put', id, entry, previous });
+  }
+
+  /**
+   * A change applied to memory goes into the journal (resident segments of a sequence collection, and any segment
+   * the journal already holds changes of: a direct write of it would be undone by replaying older lines) or into
+   * its shard's next write.
+   */
+  #changed(shard: Shard<T>, id: string, doc: T | null): void {
+    if (this.#journal && !this.#materializeDue && (this.#isResident(shard.index) || this.#unmaterialized.has(shard))) {
+      this.#unmaterialized.add(shard);
+      if (!this.#replaying) this.#journalOps.set(id, doc);
+    } else this.#markDirty(shard);
   }
 
   /**
@@ -597,16 +638,37 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
       });
   }
 
+  /**
+   * One batch: the journal line of this tick's changes to resident segments (sequence placement), and the shard
+   * files of every other change, then one directory fsync. Every `journalLimit` bytes of journal (and at close,
+   * and after an open replayed it) the segments it holds changes of are written too, and the journal emptied.
+   */
   async #writeBatch(): Promise<void> {
-    const shards = [...this.#dirty];
-    if (shards.length === 0) return;
+    const journal = this.#journal;
+    const ops = this.#journalOps;
+    this.#journalOps = new Map();
+    const materialize = this.#unmaterialized.size > 0 && (this.#closed || this.#materializeDue || (journal?.bytes ?? 0) >= this.#options.journalLimit);
+    const materializing = materialize ? this.#unmaterialized : new Set<Shard<T>>();
+    if (materialize) this.#unmaterialized = new Set();
+    const shards = [...new Set([...this.#dirty, ...materializing])];
+    if (shards.length === 0 && ops.size === 0) return;
     this.#dirty.clear();
     for (const shard of shards) {
       shard.dirty = false;
       shard.writing = true;
     }
-    const failures: Array<{ shard: Shard<T>; error: unknown }> = [];
+    const failures: Array<{ shard: Shard<T> | undefined; error: unknown }> = [];
     try {
+      // the segments being written hold these changes: no journal line needed
+      if (journal && ops.size > 0 && !materialize) {
+        try {
+          const bytes = await journal.append([...ops]);
+          this.#options.counters.bytesWritten += bytes;
+          this.#options.counters.filesWritten++;
+        } catch (error) {
+          failures.push({ shard: undefined, error });
+        }
+      }
       await forEachLimit(shards, this.#options.ioConcurrency, async (shard) => {
         try {
           await this.#writeShard(shard);
@@ -615,9 +677,10 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
         }
       });
       // One directory fsync makes every rename of the batch durable; only after it may the batch resolve.
-      if (failures.length === 0) {
+      if (failures.length === 0 && shards.length > 0) {
         try {
           await syncDirectory(this.#dir);
+          if (materialize) await journal?.clear();
         } catch (error) {
           for (const shard of shards) failures.push({ shard, error });
         }
@@ -626,13 +689,17 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
       for (const shard of shards) shard.writing = false;
     }
     if (failures.length === 0) {
+      if (materialize) this.#materializeDue = false;
       this.#options.counters.flushes++;
       return;
     }
-    // The memory state stays; the shards are written again with the next batch.
-    for (const { shard } of failures) this.#markDirty(shard);
+    // The memory state stays; the shards are written again with the next batch (a failed journal line too: its
+    // changes are in the segments in memory, written directly from now on until the journal is emptied).
+    for (const shard of materializing) this.#unmaterialized.add(shard);
+    for (const { shard } of failures) if (shard && !materializing.has(shard)) this.#markDirty(shard);
+    if (failures.some(({ shard }) => shard === undefined || materializing.has(shard))) this.#materializeDue = true;
     const first = failures[0];
-    const files = failures.map(({ shard }) => shard.file.path);
+    const files = [...new Set(failures.map(({ shard }) => shard?.file.path ?? journal?.path ?? this.#dir))];
     this.#log?.error({ collection: this.name, files, err: first.error }, 'store: write failed');
     throw new DesklineError('STORE_WRITE_FAILED', `${this.name}: could not write ${files.join(', ')}: ${errorMessage(first.error)}`, {
       cause: first.error,
@@ -687,7 +754,7 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
 
   #pinned(shard: Shard<T>): boolean {
     const newest = this.#spec.placement.kind === 'sequence' && shard.index === this.#lastSegment;
-    return shard.dirty || shard.writing || shard.loading !== undefined || shard.pendingOps.length > 0 || newest;
+    return shard.dirty || shard.writing || shard.loading !== undefined || shard.pendingOps.length > 0 || newest || this.#unmaterialized.has(shard);
   }
 
   #evict(): void {
@@ -760,7 +827,45 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
     if (this.#spec.placement.kind === 'sequence') for (const id of this.#records.keys()) this.#lastNumber = Math.max(this.#lastNumber, Number(id));
     await this.#writeRebuilt(opened);
     await this.#openDigest(sorted.filter((index) => !unchanged.has(index)), snapshot?.digest, opened, present);
+    await this.#replayJournal();
     this.#checkpoint(this.#snapshot.wanted);
+  }
+
+  /**
+   * Sequence placement: the changes in the journal (acknowledged, not yet in their segment files) are applied to
+   * memory as they were made; the next batch writes their segments and empties the journal.
+   */
+  async #replayJournal(): Promise<void> {
+    const journal = this.#journal;
+    if (!journal) return;
+    const read = await journal.read<T>();
+    // a torn last line is a batch that was never acknowledged: nothing lost, nothing to report
+    if (read.problem && !read.problem.lastLine) {
+      this.#report({
+        file: journal.path,
+        problem: `line ${read.problem.atLine} is damaged: it and the ${read.problem.bytes} bytes after it were dropped`,
+        action: 'truncated-journal',
+      });
+    }
+    if (read.batches.length === 0) return;
+    this.#replaying = true;
+    try {
+      for (const ops of read.batches) {
+        for (const [id, doc] of ops) {
+          try {
+            if (doc !== null && ((doc as { id?: unknown }).id !== id || (this.#spec.isValid && !this.#spec.isValid(doc)))) throw new Error('not a valid document');
+            if (doc === null) await this.#applyDelete(id);
+            else this.#applyPut(this.#prepare(doc), this.#outsideShard(id) ? await this.#current(id) : undefined);
+          } catch (error) {
+            this.#report({ file: journal.path, problem: `change of '${id}' in the journal left out: ${errorMessage(error)}`, action: 'skipped-document' });
+          }
+        }
+      }
+    } finally {
+      this.#replaying = false;
+    }
+    this.#materializeDue = true;
+    this.#schedule();
   }
 
   /** Writes the entries files that were rebuilt from their shards while opening. */
@@ -1016,13 +1121,15 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
 
   /**
    * Writes the snapshot when enough has changed since the last (or, `force`, when anything has): the entries of
-   * the shards in memory, the stamp of every shard file, and the digest. Taken only while no write is pending or
-   * in flight, so it is exactly what the files on disk hold; serialised a slice at a time, so a snapshot of
+   * the shards in memory, the stamp of every shard file, and the digest. Taken only while no write is pending, in
+   * flight or only in the journal, so it is exactly what the shard files hold; serialised a slice at a time, so a snapshot of
    * 100,000 contacts never holds up a call.
    */
   #checkpoint(force: boolean): void {
     const snap = this.#snapshot;
-    if (snap.saving || this.#inFlight || this.#dirty.size || this.#waiters.length) return;
+    // nothing pending, in flight or only in the journal: the snapshot is what the shard files hold, and an open
+    // replays the journal on top of it
+    if (snap.saving || this.#inFlight || this.#dirty.size || this.#waiters.length || this.#unmaterialized.size || this.#journalOps.size) return;
     const placement = this.#spec.placement;
     const through = placement.kind === 'hash' ? placement.shards - 1 : this.#lastSegment;
     const added = placement.kind === 'hash' ? 0 : through - snap.through;

@@ -20,12 +20,15 @@ export interface FileStoreOptions {
   cacheShards?: number;
   /** shard files read or written at the same time per collection (default 8) */
   ioConcurrency?: number;
+  /** journal bytes of a sequence collection after which its segments are written and the journal emptied (default 256 KiB) */
+  journalLimit?: number;
   /** called for every repair as it happens (e.g. to publish `storeRecovered` on the bus) */
   onRecovery?(report: RecoveryReport): void;
 }
 
 export const DEFAULT_CACHE_SHARDS = 64;
 export const DEFAULT_IO_CONCURRENCY = 8;
+export const DEFAULT_JOURNAL_LIMIT = 256 * 1024;
 
 export class FileStore implements Store {
   readonly #options: FileStoreOptions;
@@ -97,6 +100,7 @@ export class FileStore implements Store {
       spec,
       cacheShards: this.#options.cacheShards ?? DEFAULT_CACHE_SHARDS,
       ioConcurrency: this.#options.ioConcurrency ?? DEFAULT_IO_CONCURRENCY,
+      journalLimit: this.#options.journalLimit ?? DEFAULT_JOURNAL_LIMIT,
       counters: this.#counters,
       report: (report) => this.#report(report),
       log: this.#log,

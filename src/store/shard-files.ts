@@ -7,6 +7,7 @@
  *   <dir>/<collection>/000123.entries.json    {format, rev, entriesVersion, shard: {ino, size, mtimeMs}, ids: [...], seqs: [...], entries: [...]}
  *   <dir>/<collection>/seg-000001.json ...    segments (sequence placement), same shapes
  *   <dir>/<collection>/snapshot.json          entries of the shards in memory, the digest, the stamps of all shards (collection.ts)
+ *   <dir>/<collection>/journal.log            changes to the newest segments not yet in their files (sequence placement, journal.ts)
  *   .<file>.tmp, .<file>.bak.tmp              unfinished writes: removed on open
  *   <file>.corrupt-<timestamp>                damaged files kept for inspection: ignored
  *
@@ -22,6 +23,7 @@ import type { Placement } from './types.js';
 export const STORE_FORMAT = 1;
 export const META_FILE = 'collection.json';
 export const SNAPSHOT_FILE = 'snapshot.json';
+export const JOURNAL_FILE = 'journal.log';
 
 export interface ShardDocument {
   format: typeof STORE_FORMAT;

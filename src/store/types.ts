@@ -79,9 +79,10 @@ export interface RecoveryReport {
    * started-empty: neither the shard nor its backup was readable, the shard starts empty;
    * rebuilt-entries: the entries file was missing, stale or damaged and was rebuilt from the shard (nothing lost);
    * rebuilt-digest: the digest checkpoint was missing, damaged or of another version and was folded again from every segment (nothing lost);
-   * skipped-document: a document failed `isValid` and was left out.
+   * skipped-document: a document failed `isValid` and was left out;
+   * truncated-journal: a line in the middle of a sequence collection's journal was damaged; the changes from it on are lost.
    */
-  action: 'restored-backup' | 'started-empty' | 'rebuilt-entries' | 'rebuilt-digest' | 'skipped-document';
+  action: 'restored-backup' | 'started-empty' | 'rebuilt-entries' | 'rebuilt-digest' | 'skipped-document' | 'truncated-journal';
 }
 
 export type CollectionChange<E> =
@@ -95,8 +96,9 @@ export type CollectionChange<E> =
  *   entries in memory; `get`, `getMany`, `update` and `delete` find any document.
  * - Sequence placement: a document's id MUST be a decimal number from 1 (STORE_BAD_ID otherwise).
  * - A write (put/update/delete) is applied to memory at once (visible to `entry`/`get` immediately) and its
- *   promise MUST resolve only after the shard holding it is durable on disk; writes made in the same tick are
- *   coalesced into one write per shard.
+ *   promise MUST resolve only after it is durable on disk (in its shard file, or for the newest segments of a
+ *   sequence collection in the collection's journal); writes made in the same tick are coalesced into one write
+ *   per shard (one journal line).
  * - A failed write rejects every promise of its batch; the memory state stays (it is retried with the next write).
  * - `entries()` iterates in insertion order (for append placement: oldest first).
  */

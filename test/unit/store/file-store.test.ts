@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { fnv1a32 } from '../../../src/store/shard-files.js';
@@ -102,47 +102,76 @@ describe('FileStore', () => {
     expect([...reopened.entries()].map(([id]) => id).sort()).toEqual(['2', '3']);
   });
 
-  it('appends by rewriting only the newest segment', async () => {
+  it('makes an append durable with one journal line, and writes the segments every so many bytes and at close', async () => {
     const dir = await makeTempDir('store');
-    const store = fileStore(dir);
-    const history = await store.collection(contactSpec('history', SEQUENCE_50));
-    for (let tick = 0; tick < 20; tick++) {
-      await Promise.all(Array.from({ length: 10 }, (_, i) => history.put(contact(`${tick * 10 + i + 1}`, 'x'.repeat(100)))));
-    }
     const folder = join(dir, 'history');
-    const segments = readdirSync(folder).filter((name) => /^seg-\d+\.json$/.test(name)).sort();
-    expect(segments).toEqual(['seg-000001.json', 'seg-000002.json', 'seg-000003.json', 'seg-000004.json']);
-    expect(segments.map((name) => docsIn(join(folder, name)).length)).toEqual([50, 50, 50, 50]);
-    const inodes = () => segments.map((name) => statSync(join(folder, name)).ino);
-    const total = segments.reduce((sum, name) => sum + statSync(join(folder, name)).size, 0);
+    const journal = join(folder, 'journal.log');
+    const store = fileStore(dir, { journalLimit: 10_000 });
+    const history = await store.collection(contactSpec('history', SEQUENCE_50));
+    const before = store.stats();
+    const written = history.put(contact('1', 'x'.repeat(100)));
+    expect(existsSync(journal)).toBe(false);
+    await written;
+    const lineBytes = statSync(journal).size;
+    expect(store.stats().bytesWritten - before.bytesWritten).toBe(lineBytes); // one line, no segment file
+    expect(lineBytes).toBeLessThan(300);
+    expect(readdirSync(folder).filter((name) => name.startsWith('seg-'))).toEqual([]);
 
-    const before = { stats: store.stats(), inodes: inodes() };
-    await history.put(contact('201', 'x'.repeat(100)));
-    const bytes = store.stats().bytesWritten - before.stats.bytesWritten;
-    expect(readdirSync(folder)).toContain('seg-000005.json');
-    expect(inodes()).toEqual(before.inodes); // the full segments were not rewritten
-    expect(bytes).toBeLessThan(1000); // one small new segment and its entries, not the ~30 kB collection
-    expect(total).toBeGreaterThan(25_000);
+    // 100 more, one tick each: the journal passes 10 kB and the segments are written, the journal emptied
+    for (let i = 2; i <= 101; i++) await history.put(contact(String(i), 'x'.repeat(100)));
+    expect(docsIn(join(folder, 'seg-000001.json'))).toHaveLength(50);
+    expect(statSync(journal).size).toBeLessThan(10_000);
+    const segmentsWritten = readdirSync(folder).filter((name) => /^seg-\d+\.json$/.test(name)).length;
+    expect(segmentsWritten).toBeGreaterThanOrEqual(2);
 
-    // an append to a segment with 49 documents writes about one segment
-    for (let i = 202; i < 250; i++) await history.put(contact(`${i}`, 'x'.repeat(100)));
-    const mark = store.stats().bytesWritten;
-    await history.put(contact('250', 'x'.repeat(100)));
-    const appendBytes = store.stats().bytesWritten - mark;
-    const segmentBytes = statSync(join(folder, 'seg-000005.json')).size + statSync(join(folder, 'seg-000005.entries.json')).size;
-    expect(appendBytes).toBe(segmentBytes);
-    const collectionBytes = readdirSync(folder).filter((n) => /^seg-\d+(\.entries)?\.json$/.test(n)).reduce((sum, n) => sum + statSync(join(folder, n)).size, 0);
-    expect(appendBytes).toBeLessThan(collectionBytes / 4); // one segment of five
-
-    // changing an old document rewrites its segment only
-    const oldInodes = inodes();
-    await history.update('61', (doc) => ({ ...doc, name: 'changed' }));
-    expect(inodes()).toEqual([oldInodes[0], expect.any(Number), oldInodes[2], oldInodes[3]]);
-    expect(inodes()[1]).not.toBe(oldInodes[1]);
-
+    await history.update('1', (doc) => ({ ...doc, name: 'changed' }));
+    await store.close();
+    // at close every change is in the segments and the journal is empty
+    expect(statSync(journal).size).toBe(0);
+    expect(docsIn(join(folder, 'seg-000001.json'))[0]).toEqual(contact('1', 'changed'));
+    expect(docsIn(join(folder, 'seg-000003.json')).map((doc) => doc.id)).toEqual(['101']);
     const reopened = await fileStore(dir).collection(contactSpec('history', SEQUENCE_50));
-    expect([...reopened.entries()].map(([id]) => id)).toEqual(Array.from({ length: 250 }, (_, i) => `${i + 1}`));
-    expect(reopened.entry('61')?.name).toBe('changed');
+    expect([...reopened.entries()].map(([id]) => id)).toEqual(range(1, 101).map(String));
+  });
+
+  it('replays the journal after a kill: acknowledged changes come back, a torn last line is dropped quietly', async () => {
+    const dir = await makeTempDir('store');
+    const journal = join(dir, 'history', 'journal.log');
+    const first = await fileStore(dir).collection(contactSpec('history', SEQUENCE_50));
+    await first.putMany([contact('1'), contact('2')]);
+    await first.update('1', (doc) => ({ ...doc, name: 'One' }));
+    await first.delete('2');
+    await first.put(contact('3'));
+    // killed here: the segments were never written; then a batch torn by the kill
+    expect(existsSync(join(dir, 'history', 'seg-000001.json'))).toBe(false);
+    appendFileSync(journal, '0badc0de [["4",{"id":"4","na');
+    const store = fileStore(dir);
+    const reopened = await store.collection(contactSpec('history', SEQUENCE_50));
+    expect([...reopened.entries()]).toEqual([
+      ['1', { name: 'One', number: '+49 30 1' }],
+      ['3', { name: 'Name 3', number: '+49 30 3' }],
+    ]);
+    expect(store.recoveries()).toEqual([]);
+    await reopened.put(contact('4')); // after the torn line was cut off, not behind it
+    const again = fileStore(dir);
+    expect([...(await again.collection(contactSpec('history', SEQUENCE_50))).entries()].map(([id]) => id)).toEqual(['1', '3', '4']);
+    expect(again.recoveries()).toEqual([]);
+  });
+
+  it('reports a damaged line inside the journal and keeps what came before it', async () => {
+    const dir = await makeTempDir('store');
+    const journal = join(dir, 'history', 'journal.log');
+    const first = await fileStore(dir).collection(contactSpec('history', SEQUENCE_50));
+    await first.put(contact('1'));
+    await first.put(contact('2'));
+    await first.put(contact('3'));
+    const lines = readFileSync(journal, 'utf8').split('\n');
+    lines[1] = lines[1].replace('Name 2', 'Name X'); // bit rot: the checksum no longer matches
+    writeFileSync(journal, lines.join('\n'));
+    const store = fileStore(dir);
+    const reopened = await store.collection(contactSpec('history', SEQUENCE_50));
+    expect([...reopened.entries()].map(([id]) => id)).toEqual(['1']);
+    expect(store.recoveries()).toEqual([expect.objectContaining({ file: journal, action: 'truncated-journal', problem: expect.stringMatching(/line 2 is damaged/) })]);
   });
 
   it('keeps the entries of the newest segments only, and finds, changes and deletes older documents on disk', async () => {

@@ -162,7 +162,8 @@ describe('FileStore recovery', () => {
     const reopened = await store.collection(history);
     expect([...reopened.entries()].map(([id]) => id)).toEqual(['1', '2', '3', '4', '5']);
     expect(store.recoveries()).toEqual([expect.objectContaining({ file: join(dir, 'history', 'seg-000002.entries.json'), action: 'rebuilt-entries' })]);
-    await reopened.put(contact('6')); // fills segment 3: now it has its entries file
+    await reopened.put(contact('6')); // fills segment 3: when it is written, it gets its entries file
+    await store.close();
     expect(readdirSync(join(dir, 'history')).filter((n) => n.startsWith('seg-000003')).sort()).toEqual(['seg-000003.entries.json', 'seg-000003.json', 'seg-000003.json.bak']);
   });
 
