@@ -305,12 +305,7 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
       previous = record.entry;
     } else {
       if (!this.#outsideShard(id)) return false;
-      let resident: Map<Shard<T>, Resident<T>> | undefined;
-      let found: T | undefined | Shard<T>;
-      while ((found = this.#peek(id, resident)) instanceof Shard) {
-        resident = await this.#loadAll([found]);
-        this.#checkOpen();
-      }
+      const found = await this.#current(id);
       if (found === undefined) return false;
       shard = this.#shardAt(shardIndexOf(this.#spec.placement, id, this.name));
       previous = this.#spec.entryOf(found);
