@@ -221,6 +221,39 @@ export const ConfigSchema = Type.Object(
         description: 'Delete uploaded recordings older than this many days (0 = keep them until the quota or free space needs the room); recordings not uploaded are never deleted',
       }),
     }),
+    cloud: section('Cloud link over MQTT (src/cloud/TOPICS.md): config push, commands, events, sync, uploads', {
+      url: field((o) => Type.String({ ...o, maxLength: 512, pattern: '^$|^mqtts?://[^\\s/]+(:[0-9]{1,5})?/?$' }), {
+        default: '',
+        description: "Broker URL, mqtts://host:8883 (TLS) or mqtt://host:1883; empty = no cloud link",
+        restart: true,
+      }),
+      ca: field((o) => Type.String({ ...o, maxLength: 1024 }), {
+        default: '',
+        description: "PEM file of the CA the broker's certificate must chain to; empty = the system's CAs",
+        restart: true,
+      }),
+      cert: field((o) => Type.String({ ...o, maxLength: 1024 }), {
+        default: '',
+        description: "PEM file of this device's client certificate (its identity, from provisioning); empty = user name and password",
+        restart: true,
+      }),
+      key: field((o) => Type.String({ ...o, maxLength: 1024 }), {
+        default: '',
+        description: 'PEM file of the private key of `cert`',
+        restart: true,
+      }),
+      username: field((o) => Type.String({ ...o, maxLength: 256 }), {
+        default: '',
+        description: 'MQTT user name when there is no client certificate; empty = the device id',
+        restart: true,
+      }),
+      password: field((o) => Type.String({ ...o, maxLength: 256 }), {
+        default: '',
+        description: 'MQTT password (never logged or sent to a browser)',
+        restart: true,
+        secret: true,
+      }),
+    }),
     control: section('Local control socket used by the deskline CLI', {
       socket: field((o) => Type.String(o), {
         default: '',
