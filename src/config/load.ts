@@ -101,6 +101,10 @@ function refine(message: string, schema: Record<string, unknown>): string {
   if (anyOf && anyOf.every((s) => 'const' in s)) {
     return message.replace(/^Expected union value/, `expected one of ${anyOf.map((s) => JSON.stringify(s.const)).join(', ')}`);
   }
+  // a regular expression tells a clerk nothing: say what the field takes instead
+  if (typeof schema.pattern === 'string' && typeof schema.description === 'string') {
+    return message.replace(/^Expected string to match '.*?'(?=, got |$)/, `not what this setting takes (${schema.description})`);
+  }
   return message;
 }
 

@@ -88,7 +88,10 @@ export class HistoryRepository {
     return new HistoryRepository(await store.collection(HISTORY_COLLECTION));
   }
 
-  /** Records in the history. */
+  /**
+   * Records in the history: the highest record number (records are numbered without gaps; a batch lost to a
+   * crash before it was acknowledged can leave one, so this may count it).
+   */
   get size(): number {
     return this.collection.digest.last;
   }

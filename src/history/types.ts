@@ -63,7 +63,7 @@ export type TimelineKind = TimelineRecord['kind'];
 
 /**
  * What is kept in memory for each record (the store's compact entry): enough for lists and the screen pop,
- * and small (100,000 of them are read at every start).
+ * and small (the newest segments' are in memory; the digest keeps a brief of each customer's newest few).
  */
 export interface TimelineEntry {
   kind: TimelineKind;

@@ -37,6 +37,7 @@ import {
   isCollectionMeta,
   isEntriesDocument,
   isShardDocument,
+  isSequenceId,
   isTempFile,
   samePlacement,
   sequenceNumber,
@@ -336,7 +337,7 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
         }
         if (this.#waiters.length === 0 && this.#dirty.size === 0 && this.#unmaterialized.size === 0) {
           await this.#snapshot.saving;
-          this.#checkpoint(true);
+          this.#snapshotWhenDue(true);
           await this.#snapshot.saving;
           return;
         }
@@ -402,7 +403,7 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
   /** The segment of a document whose entry is not in memory (an older segment of a sequence collection), else undefined. */
   #outsideShard(id: string): Shard<T> | undefined {
     const placement = this.#spec.placement;
-    if (placement.kind !== 'sequence' || typeof id !== 'string' || !/^[1-9]\d{0,14}$/.test(id)) return undefined;
+    if (placement.kind !== 'sequence' || typeof id !== 'string' || !isSequenceId(id)) return undefined;
     const index = Math.ceil(Number(id) / placement.segmentSize);
     return index <= this.#lastSegment && !this.#isResident(index) ? this.#shardAt(index) : undefined;
   }
@@ -629,7 +630,7 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
         this.#inFlight = undefined;
         this.#evict();
         if (this.#waiters.length) this.#schedule();
-        else this.#checkpoint(false);
+        else this.#snapshotWhenDue(false);
       });
   }
 
@@ -823,7 +824,7 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
     await this.#writeRebuilt(opened);
     await this.#openDigest(sorted.filter((index) => !unchanged.has(index)), snapshot?.digest, opened, present);
     await this.#replayJournal();
-    this.#checkpoint(this.#snapshot.wanted);
+    this.#snapshotWhenDue(this.#snapshot.wanted);
   }
 
   /**
@@ -1120,7 +1121,7 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
    * flight or only in the journal, so it is exactly what the shard files hold; serialised a slice at a time, so a snapshot of
    * 100,000 contacts never holds up a call.
    */
-  #checkpoint(force: boolean): void {
+  #snapshotWhenDue(force: boolean): void {
     const snap = this.#snapshot;
     // nothing pending, in flight or only in the journal: the snapshot is what the shard files hold, and an open
     // replays the journal on top of it
@@ -1129,7 +1130,7 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
     const through = placement.kind === 'hash' ? placement.shards - 1 : this.#lastSegment;
     const added = placement.kind === 'hash' ? 0 : through - snap.through;
     const changed = snap.wanted || added > 0 || snap.touched.size > 0;
-    const due = force ? changed : snap.wanted || added >= CHECKPOINT_SEGMENTS || snap.touched.size >= (placement.kind === 'hash' ? CHECKPOINT_SHARDS : CHECKPOINT_SEGMENTS);
+    const due = force ? changed : snap.wanted || added >= SNAPSHOT_AFTER_SEGMENTS || snap.touched.size >= (placement.kind === 'hash' ? SNAPSHOT_AFTER_SHARDS : SNAPSHOT_AFTER_SEGMENTS);
     if (!due || !changed || through < 0) return;
     const stamps: Array<FileStamp | null> = [];
     for (let i = 0; i <= through; i++) stamps.push(snap.stamps.get(i) ?? null);
@@ -1174,7 +1175,6 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
       });
   }
 
-
   #checkOpen(): void {
     if (this.#closed) throw new DesklineError('STORE_CLOSED', `collection ${this.name} is closed`);
   }
@@ -1183,9 +1183,9 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
 /** entries files read at once on open: enough to keep the main thread parsing while the thread pool reads */
 const OPEN_CONCURRENCY = 32;
 /** segments sealed (or older ones rewritten) after which the snapshot is written again: what an open reads at most */
-const CHECKPOINT_SEGMENTS = 16;
+const SNAPSHOT_AFTER_SEGMENTS = 16;
 /** hash shards rewritten after which the snapshot is written again */
-const CHECKPOINT_SHARDS = 64;
+const SNAPSHOT_AFTER_SHARDS = 64;
 
 interface SnapshotState {
   /** the snapshot on disk has the stamps of shards 0..through (-1: there is none) */

@@ -28,7 +28,7 @@ function checksum(json: string): string {
   return crc32(json).toString(16).padStart(8, '0');
 }
 
-export function journalLine(ops: ReadonlyArray<JournalOp<unknown>>): string {
+function journalLine(ops: ReadonlyArray<JournalOp<unknown>>): string {
   const json = JSON.stringify(ops);
   return `${checksum(json)} ${json}\n`;
 }

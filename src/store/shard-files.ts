@@ -224,9 +224,14 @@ export function samePlacement(a: Placement, b: Placement): boolean {
 
 const SEQUENCE_ID = /^[1-9]\d{0,14}$/;
 
+/** Whether an id can be a sequence collection's: a decimal number from 1, without leading zeros. */
+export function isSequenceId(id: string): boolean {
+  return SEQUENCE_ID.test(id);
+}
+
 /** The number a sequence collection's id stands for (STORE_BAD_ID when it is not one). */
 export function sequenceNumber(id: string, collection: string): number {
-  if (!SEQUENCE_ID.test(id)) {
+  if (!isSequenceId(id)) {
     throw new DesklineError('STORE_BAD_ID', `${collection}: ids of a sequence collection are decimal numbers from 1, got '${id.slice(0, 40)}'`);
   }
   return Number(id);

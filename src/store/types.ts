@@ -22,16 +22,16 @@ export type Placement =
 
 /**
  * A summary the store keeps over every document of a sequence collection (the history's per-customer index),
- * folded from the entries as they change and checkpointed to disk now and then, so an open reads the
- * checkpoint and the few segments written after it instead of every segment.
+ * folded from the entries as they change and saved in the collection's snapshot now and then, so an open
+ * reads the snapshot and the few segments written after it instead of every segment.
  */
 export interface DigestSpec<E, S> {
-  /** Bump when what `apply` folds changes: a checkpoint of another version is rebuilt from every segment. */
+  /** Bump when what `apply` folds changes: a snapshot of another version is folded again from every segment. */
   version: number;
   create(): S;
   /**
    * Folds in one document's entry. `previous` is its entry before this change, undefined for a new document,
-   * or 'replayed' when the document was already folded into the checkpoint this state came from and may have
+   * or 'replayed' when the document was already folded into the snapshot this state came from and may have
    * changed since (apply what may have changed, don't count it again). MUST NOT throw.
    */
   apply(state: S, id: string, entry: E, previous: E | undefined | 'replayed'): void;
@@ -78,7 +78,7 @@ export interface RecoveryReport {
    * restored-backup: the shard came back from its last good copy (changes after that copy are lost);
    * started-empty: neither the shard nor its backup was readable, the shard starts empty;
    * rebuilt-entries: the entries file was missing, stale or damaged and was rebuilt from the shard (nothing lost);
-   * rebuilt-digest: the digest checkpoint was missing, damaged or of another version and was folded again from every segment (nothing lost);
+   * rebuilt-digest: the snapshot holding the digest was missing, damaged or of another version; the digest was folded again from every segment (nothing lost);
    * skipped-document: a document failed `isValid` and was left out;
    * truncated-journal: a line in the middle of a sequence collection's journal was damaged; the changes from it on are lost.
    */

@@ -49,6 +49,14 @@ describe('validation', () => {
     expect(result.issues.find((i) => i.path === 'web.prot')?.message).toMatch(/unknown setting/);
   });
 
+  it('says what a field with a pattern takes instead of showing the pattern', () => {
+    const result = validateConfig({ cloud: { url: 'http://broker.example' }, device: { country: 'usa' } });
+    const message = (path: string) => result.issues.find((i) => i.path === path)?.message ?? '';
+    expect(message('cloud.url')).toMatch(/mqtts:\/\/host:8883.*got "http:\/\/broker\.example"/);
+    expect(message('device.country')).toMatch(/ISO 3166-1 alpha-2.*got "usa"/);
+    expect(result.issues.map((i) => i.message).join(' ')).not.toMatch(/\^|\[0-9\]/);
+  });
+
   it('checks rules the schema cannot express', () => {
     const result = validateConfig({ phone: { ringCadence: [1000, 2000, 3000] } });
     expect(result.issues).toEqual([{ path: 'phone.ringCadence', message: expect.stringMatching(/even number/) }]);
