@@ -4,6 +4,7 @@ import type { Board } from '../board/board.js';
 import { AnalogLine } from '../calls/analog-line.js';
 import { SimLine } from '../calls/sim-line.js';
 import { CallService } from '../calls/service.js';
+import { CloudService } from '../cloud/service.js';
 import { ContactsService } from '../contacts/service.js';
 import type { Line } from '../calls/types.js';
 import type { Config } from '../config/schema.js';
@@ -29,6 +30,8 @@ import { NetworkWatch } from '../sip/network-watch.js';
 import { SipEndpoint } from '../sip/transport/index.js';
 import { FileStore } from '../store/file-store.js';
 import { SystemdNotifyService } from '../systemd/service.js';
+import { unsupported } from '../cloud/commands.js';
+import { APP_VERSION } from '../core/version.js';
 import { WebService } from '../web/service.js';
 import { SimExchange } from '../web/sim-exchange.js';
 import { createDrivers, type DriverSet, type SimDrivers } from './drivers.js';
@@ -45,6 +48,17 @@ export interface AppOptions {
   socketPath?: string;
   /** Process environment (NOTIFY_SOCKET, WATCHDOG_USEC under systemd); defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * What the cloud's config push joins its layers with, and how a pushed config is put in effect. Defaults: the
+   * given config as the file layer, no local edits, and live changes only (a change that needs a restart is
+   * logged and waits for the next start).
+   */
+  cloud?: {
+    fileLayer: Record<string, unknown>;
+    localEdits?: Record<string, unknown>;
+    /** rebuild the runtime with this config (the daemon's restart loop) */
+    restart(next: Config, reason: string): void;
+  };
 }
 
 export interface App {
@@ -60,7 +74,10 @@ export interface App {
   readonly contacts: ContactsService;
   readonly history: HistoryService;
   readonly recordings: RecordingsService;
+  readonly cloud: CloudService;
   readonly store: FileStore;
+  /** the config in effect (a cloud push may have changed it since start) */
+  config(): Config;
   readonly socketPath: string;
   start(): Promise<ServiceReport[]>;
   stop(): Promise<void>;
@@ -69,7 +86,9 @@ export interface App {
 
 /** The composition root: the one place that builds concrete drivers from the board file and wires services. */
 export function createApp(options: AppOptions): App {
-  const { config, board, log, dataDir } = options;
+  const { board, log, dataDir } = options;
+  // live settings are read through this binding, so a config applied by the cloud reaches them
+  let config = options.config;
   const trust = config.clock.trustWallTime === 'auto' ? (board.id === 'sim' ? 'always' : 'timesync') : config.clock.trustWallTime;
   const ownClock = options.clock ? null : new SystemClock(trust);
   const clock = options.clock ?? ownClock!;
@@ -175,6 +194,37 @@ export function createApp(options: AppOptions): App {
     sim: sim ? { mcu: sim.mcu, line: simLine, exchange: analogLine ? new SimExchange(sim.mcu.line, sim.callerId, clock) : null } : null,
     publicDir: join(projectRoot(), 'src', 'web', 'public'),
   });
+  const cloud = new CloudService({
+    bus, clock, log: logFor('cloud'), store, config: current, dir: join(dataDir, 'cloud'),
+    fileLayer: options.cloud?.fileLayer ?? options.config, localEdits: options.cloud?.localEdits ?? {},
+    version: APP_VERSION,
+    reconfigure: (next, how) => {
+      if (how.restart && options.cloud) {
+        options.cloud.restart(next, how.reason);
+        return;
+      }
+      if (how.restart) log.warn({ reason: how.reason }, 'a config change needs a restart: it takes effect at the next start');
+      config = next;
+    },
+    sipLineReady: (lineId) => calls.lineStatuses().some((s) => s.lineId === lineId && s.state === 'ready'),
+    commands: {
+      dial: async ({ args }) => {
+        if (typeof args.number !== 'string' || !/^[+0-9*#]{1,32}$/.test(args.number)) {
+          throw new DesklineError('CLOUD_BAD_ARGS', 'dial needs args.number: 1-32 digits, * or # (and a leading +)');
+        }
+        return calls.placeCall(args.number, typeof args.lineId === 'string' ? args.lineId : undefined);
+      },
+      hangup: async ({ args }) => {
+        const active = calls.activeCalls();
+        const target = typeof args.callId === 'string' ? active.filter((c) => c.callId === args.callId) : active;
+        if (target.length === 0) throw new DesklineError('CALL_NOT_FOUND', typeof args.callId === 'string' ? `no call ${args.callId}` : 'no call to hang up');
+        for (const call of target) await calls.hangup(call.callId);
+        return { hungUp: target.map((c) => c.callId) };
+      },
+      'sms.send': unsupported('sending SMS'),
+      print: unsupported('printing'),
+    },
+  });
   const host = new ServiceHost({ log: logFor('services'), bus });
 
   host
@@ -221,6 +271,7 @@ export function createApp(options: AppOptions): App {
     .add({ name: 'web', create: () => web })
     .add({ name: 'phone', deps: ['mcu', 'calls'], create: () => phone })
     .add({ name: 'hid', create: () => new HidService({ bus, log: logFor('hid'), hid: drivers.hid }) })
+    .add({ name: 'cloud', deps: ['store', 'calls'], create: () => cloud })
     // Last: tells systemd we are ready once everything else has started (or failed).
     .add({
       name: 'systemd',
@@ -242,7 +293,8 @@ export function createApp(options: AppOptions): App {
   }));
 
   return {
-    board, bus, drivers, phone, web, socketPath, analogLine, sipLines, contacts, history, recordings, store,
+    board, bus, drivers, phone, web, socketPath, analogLine, sipLines, contacts, history, recordings, store, cloud,
+    config: current,
     sim: sim ? { ...sim, line: simLine } : null,
     start: () => host.startAll(),
     stop: async () => {

@@ -4,6 +4,7 @@ import { BoardSchema } from '../board/schema.js';
 import { ConfigError, readConfigFile, validateConfig } from '../config/load.js';
 import { fieldsMarked, jsonSchema, redactSecrets } from '../config/schema.js';
 import { CliExit, EXIT, loadConfigOrExit, print } from './context.js';
+import { addAdminCommands } from './admin/index.js';
 import { addCallerIdCommand } from './callerid.js';
 import { callDaemon, globals } from './daemon.js';
 import { addDataCommands } from './data.js';
@@ -129,5 +130,6 @@ export function buildProgram(): Command {
 
   addCallerIdCommand(program);
   addDataCommands(program);
+  addAdminCommands(program);
   return program;
 }

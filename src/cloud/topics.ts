@@ -16,7 +16,7 @@ const LEVEL = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const NAME = /^[a-z][a-z0-9]*(?:[.-][a-z0-9]+)*$/;
 
 export interface ConfigErrorItem {
-  /** JSON pointer of the field ('/sip/accounts/0/password') */
+  /** dotted path of the field, as config validation names it ('sip.accounts.0.password'; '' = the whole document) */
   path: string;
   message: string;
 }
@@ -26,10 +26,13 @@ export interface CloudPayloads {
   /** retained; `offline` is the Last Will */
   presence: { state: 'online' | 'offline'; at: number | null; version?: string };
   /** retained, published by the cloud; `rev` comes from the cloud, never from the device clock */
-  'config/desired': { rev: number; config: Record<string, unknown> };
+  'config/desired': { rev: number; config: Record<string, unknown>; /** the admin who pushed it (audit) */ by?: string };
   /** retained, published by the device */
   'config/reported': {
+    /** revision of the device document this report is about (0: none was ever received) */
     rev: number;
+    /** revisions of the group documents in effect, by group */
+    groups: Record<string, number>;
     status: 'applied' | 'rejected' | 'pending_restart' | 'reverted';
     errors: ConfigErrorItem[];
     appliedAt: number | null;

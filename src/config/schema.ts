@@ -253,6 +253,33 @@ export const ConfigSchema = Type.Object(
         restart: true,
         secret: true,
       }),
+      reconnectMaxS: field((o) => Type.Integer({ ...o, minimum: 1, maximum: 3600 }), {
+        default: 300,
+        description: 'Longest wait between two attempts to reach the broker (the wait doubles from 1 s up to this, with jitter)',
+        restart: true,
+      }),
+      health: section('Deadlines that guard a config pushed from the cloud: a push that misses one is reverted to the last good config', {
+        sipRegisteredS: field((o) => Type.Integer({ ...o, minimum: 1, maximum: 600 }), {
+          default: 30,
+          description: 'Seconds for changed SIP accounts to register',
+        }),
+        linkBackS: field((o) => Type.Integer({ ...o, minimum: 1, maximum: 3600 }), {
+          default: 60,
+          description: 'Seconds for the cloud link to come back after a change under cloud.*',
+        }),
+      }),
+      upload: section('Recording upload to the cloud', {
+        auto: field((o) => Type.Boolean(o), { default: true, description: 'Upload each recording when it is saved (else only on the recordings.upload command)' }),
+        maxBytesPerSecond: field((o) => Type.Integer({ ...o, minimum: 0 }), {
+          default: 262144,
+          description: 'Upload bandwidth cap in bytes per second (0 = no cap)',
+        }),
+        duringCalls: field((o) => Type.Boolean(o), { default: false, description: 'Keep uploading while a call is active (default: pause)' }),
+        mode: field((o) => Type.Union([Type.Literal('generic'), Type.Literal('emqx')], o), {
+          default: 'generic',
+          description: "'generic': the dl/v1/{deviceId}/files topics any broker carries; 'emqx': EMQX's native $file topics",
+        }),
+      }),
     }),
     control: section('Local control socket used by the deskline CLI', {
       socket: field((o) => Type.String(o), {

@@ -125,17 +125,80 @@ function tooLarge(maxBytes: number, what: string): DesklineError {
  * is only known to be too large once read that far: rows before were imported, the error's details say how many).
  */
 export async function importContactsCsv(repository: ContactsRepository, source: string | Readable, options: CsvImportOptions = {}): Promise<CsvImportResult> {
-  const maxBytes = options.maxBytes ?? MAX_CSV_BYTES;
-  if (typeof source === 'string' && Buffer.byteLength(source) > maxBytes) throw tooLarge(maxBytes, 'the CSV text');
   const result: CsvImportResult = { created: 0, updated: 0, unchanged: 0, skipped: 0, errors: [] };
-  let unlisted = 0;
-  let lastErrorRow = 1;
-  const report = (error: CsvRowError) => {
-    lastErrorRow = Math.max(lastErrorRow, error.row);
-    if (result.errors.length < MAX_LISTED_ERRORS) result.errors.push(error);
-    else unlisted++;
+  let batch: ParsedRow[] = [];
+  let header: Column[] = [];
+  const errors = new ErrorList();
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const rows = batch;
+    batch = [];
+    const outcomes = await repository.importMany(rows.map((r) => r.input), options.onDuplicate ?? 'merge');
+    outcomes.forEach((outcome, i) => count(outcome, rows[i], header, result, errors.report));
   };
+  try {
+    await scanContactsCsv(source, options.maxBytes ?? MAX_CSV_BYTES, errors.report, () => result.skipped++, async (row, columns) => {
+      header = columns;
+      batch.push(row);
+      if (batch.length >= BATCH_ROWS) await flush();
+    });
+    await flush();
+  } catch (error) {
+    if (error instanceof DesklineError && error.code === 'CONTACT_IMPORT_TOO_LARGE') {
+      throw new DesklineError(error.code, `${error.message} (${result.created} contacts were created and ${result.updated} updated before the limit)`, { details: result });
+    }
+    throw error;
+  }
+  result.errors = errors.sorted();
+  return result;
+}
 
+/** Errors of a CSV file: the first MAX_LISTED_ERRORS listed, the rest counted in a last one. */
+class ErrorList {
+  readonly #errors: CsvRowError[] = [];
+  #unlisted = 0;
+  #lastRow = 1;
+  readonly report = (error: CsvRowError) => {
+    this.#lastRow = Math.max(this.#lastRow, error.row);
+    if (this.#errors.length < MAX_LISTED_ERRORS) this.#errors.push(error);
+    else this.#unlisted++;
+  };
+  sorted(): CsvRowError[] {
+    const errors = [...this.#errors].sort((a, b) => a.row - b.row);
+    if (this.#unlisted > 0) errors.push({ row: this.#lastRow, column: null, message: `${this.#unlisted} more problems are not listed; fix the ones above and import the file again` });
+    return errors;
+  }
+}
+
+/** One row of a contacts CSV file as a contact input, with the line it starts on. */
+export interface CsvContactRow {
+  line: number;
+  input: ContactPatch;
+}
+
+/**
+ * Read a contacts CSV file (the columns importContactsCsv reads) into contact inputs without importing them:
+ * for the cloud side (`deskline admin contacts push`). Row problems are reported as by import; the inputs are
+ * checked by the contact rules only when used (parseContactInput).
+ */
+export async function readContactsCsv(source: string | Readable, options: { maxBytes?: number } = {}): Promise<{ rows: CsvContactRow[]; errors: CsvRowError[] }> {
+  const rows: CsvContactRow[] = [];
+  const errors = new ErrorList();
+  await scanContactsCsv(source, options.maxBytes ?? MAX_CSV_BYTES, errors.report, () => undefined, (row) => {
+    rows.push({ line: row.line, input: row.input });
+  });
+  return { rows, errors: errors.sorted() };
+}
+
+/** The parsing shared by import and read: header, rows, problems (reported), rows that could not be read (skip). */
+async function scanContactsCsv(
+  source: string | Readable,
+  maxBytes: number,
+  report: (error: CsvRowError) => void,
+  skip: () => void,
+  onRow: (row: ParsedRow, columns: Column[]) => Promise<void> | void,
+): Promise<void> {
+  if (typeof source === 'string' && Buffer.byteLength(source) > maxBytes) throw tooLarge(maxBytes, 'the CSV text');
   const lines = new LineCounter();
   // with `raw`, on_record gets the cells with the record's raw text
   const parseOptions: ParseOptions<RecordAt, { record: string[]; raw: string }> = {
@@ -148,7 +211,7 @@ export async function importContactsCsv(repository: ContactsRepository, source: 
     on_record: ({ record, raw }) => ({ cells: record, line: lines.advance(raw) }),
     on_skip: (error: CsvError | undefined, raw: string | undefined) => {
       const line = lines.advance(raw);
-      result.skipped++;
+      skip();
       report({
         row: line,
         column: null,
@@ -163,15 +226,6 @@ export async function importContactsCsv(repository: ContactsRepository, source: 
   const parser = parse(parseOptions as unknown as ParseOptions);
 
   let header: 'expected' | 'unusable' | Column[] = 'expected';
-  let batch: ParsedRow[] = [];
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const rows = batch;
-    batch = [];
-    const outcomes = await repository.importMany(rows.map((r) => r.input), options.onDuplicate ?? 'merge');
-    outcomes.forEach((outcome, i) => count(outcome, rows[i], Array.isArray(header) ? header : [], result, report));
-  };
-
   const consume = async (records: AsyncIterable<RecordAt>) => {
     for await (const { cells, line } of records) {
       if (cells.every((cell) => cell.trim() === '')) continue;
@@ -180,34 +234,22 @@ export async function importContactsCsv(repository: ContactsRepository, source: 
         continue;
       }
       if (header === 'unusable') {
-        result.skipped++;
+        skip();
         continue;
       }
       const parsed = readRow(cells, line, header);
       if ('errors' in parsed) {
-        result.skipped++;
+        skip();
         parsed.errors.forEach(report);
         continue;
       }
-      batch.push(parsed);
-      if (batch.length >= BATCH_ROWS) await flush();
+      await onRow(parsed, header);
     }
-    await flush();
   };
 
   const input = typeof source === 'string' ? Readable.from([source]) : source;
-  try {
-    await pipeline(input, byteLimit(maxBytes, () => tooLarge(maxBytes, 'the CSV file')), parser, consume);
-  } catch (error) {
-    if (error instanceof DesklineError && error.code === 'CONTACT_IMPORT_TOO_LARGE') {
-      throw new DesklineError(error.code, `${error.message} (${result.created} contacts were created and ${result.updated} updated before the limit)`, { details: result });
-    }
-    throw error;
-  }
+  await pipeline(input, byteLimit(maxBytes, () => tooLarge(maxBytes, 'the CSV file')), parser, consume);
   if (header === 'expected') report({ row: 1, column: null, message: 'the file is empty; the first row must name the columns (name, phone, ...)' });
-  result.errors.sort((a, b) => a.row - b.row);
-  if (unlisted > 0) result.errors.push({ row: lastErrorRow, column: null, message: `${unlisted} more problems are not listed; fix the ones above and import the file again` });
-  return result;
 }
 
 /** The columns of the header row, or null when no row could be imported with them (reported). */

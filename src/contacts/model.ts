@@ -5,6 +5,7 @@ import { isReservedColumn } from './columns.js';
 import { digitsOnly } from '../numbers/numbers.js';
 import { NUMBER_TEXT, normalizeContactNumber, numberLookupKey } from './numbers.js';
 import { entrySearchKeys, keysFingerprint } from './keys.js';
+import { NO_STAMP, canonicalJson, fieldStamp, type FieldStamp } from './stamps.js';
 import {
   CONTACT_FIELD_NAMES,
   DUE_KINDS,
@@ -93,6 +94,7 @@ const ContactInputSchema = Type.Object(
     id: Type.Optional(Type.String({ description: 'ignored here (a contact read with get() may be saved back as it is)' })),
     createdAt: Type.Optional(Type.Number({ description: 'ignored' })),
     updatedAt: Type.Optional(Type.Record(Type.String(), Type.Number(), { description: 'ignored' })),
+    updatedBy: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'ignored' })),
   },
   { additionalProperties: false },
 );
@@ -110,6 +112,8 @@ const StoredContactSchema = Type.Object({
   due: Type.Array(Type.Object({ kind: Type.Union(DUE_KINDS.map((kind) => Type.Literal(kind))), date: Type.String(), note: Type.Union([Type.String(), Type.Null()]) })),
   createdAt: Type.Number(),
   updatedAt: Type.Record(Type.String(), Type.Number()),
+  // contacts written before sync have none
+  updatedBy: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 
 /** Checks a contact read from disk (the store skips and reports one that fails). */
@@ -366,28 +370,38 @@ export function parseContactInput(input: unknown, mode: 'create' | 'patch', coun
   return issues.length > 0 ? { fields: null, issues } : { fields, issues: [] };
 }
 
-export function newContact(id: string, fields: ContactFields, now: number): Contact {
-  const updatedAt: Record<string, number> = {};
-  for (const field of CONTACT_FIELD_NAMES) updatedAt[field] = now;
-  return { id, ...fields, createdAt: now, updatedAt };
+/**
+ * How a write stamps the fields it changes: a plain time (every field gets it, origin unset), or a function of
+ * the field's current stamp (the repository's, see ContactsRepository.stampFor).
+ */
+export type FieldStamper = number | ((previous: FieldStamp) => FieldStamp);
+
+function stampWith(stamper: FieldStamper, previous: FieldStamp): FieldStamp {
+  return typeof stamper === 'number' ? { at: stamper, origin: '' } : stamper(previous);
 }
 
-/** JSON with object keys sorted: equal values give equal text. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
-  );
+function setStamp(contact: Contact, field: ContactFieldName, stamp: FieldStamp): void {
+  contact.updatedAt[field] = stamp.at;
+  if (stamp.origin) (contact.updatedBy ??= {})[field] = stamp.origin;
+  else if (contact.updatedBy) delete contact.updatedBy[field];
 }
 
-/** Apply changes; only fields whose value really changed get a new updatedAt. */
-export function applyChanges(contact: Contact, changes: Partial<ContactFields>, now: number): { contact: Contact; changed: ContactFieldName[] } {
+export function newContact(id: string, fields: ContactFields, now: number, stamper: FieldStamper = now): Contact {
+  const contact: Contact = { id, ...fields, createdAt: now, updatedAt: {} };
+  for (const field of CONTACT_FIELD_NAMES) setStamp(contact, field, stampWith(stamper, NO_STAMP));
+  return contact;
+}
+
+/** Apply changes; only fields whose value really changed get a new stamp. */
+export function applyChanges(contact: Contact, changes: Partial<ContactFields>, stamper: FieldStamper): { contact: Contact; changed: ContactFieldName[] } {
   const changed: ContactFieldName[] = [];
   const next: Contact = { ...contact, updatedAt: { ...contact.updatedAt } };
+  if (contact.updatedBy) next.updatedBy = { ...contact.updatedBy };
   for (const field of CONTACT_FIELD_NAMES) {
     const value = changes[field];
-    if (value === undefined || canonical(value) === canonical(contact[field])) continue;
+    if (value === undefined || canonicalJson(value) === canonicalJson(contact[field])) continue;
     (next as unknown as Record<string, unknown>)[field] = value;
-    next.updatedAt[field] = now;
+    setStamp(next, field, stampWith(stamper, fieldStamp(contact, field)));
     changed.push(field);
   }
   return { contact: changed.length > 0 ? next : contact, changed };

@@ -19,10 +19,12 @@ import {
 } from './model.js';
 import { lookupKeysOfRaw, numberLookupKey } from './numbers.js';
 import { DEFAULT_SEARCH_LIMIT, SearchIndex } from './search.js';
+import { NO_STAMP, mergeChange, stampedFieldsOf, type FieldStamp, type StampedChange } from './stamps.js';
 import type {
   Contact,
   ContactChangeKind,
   ContactEntry,
+  ContactFieldName,
   ContactFields,
   ContactHit,
   ContactInput,
@@ -69,6 +71,24 @@ export interface ContactsRepositoryOptions {
   clock: Clock;
   /** where a change listener that throws, or a keys document that could not be written, is reported */
   log?: Logger;
+  /** who this device is in field stamps: 'device:<deviceId>' (default 'device') */
+  origin?: string;
+}
+
+/** What applying a batch of changes from the cloud did (see applyRemote). */
+export interface RemoteApplyResult {
+  /** contacts created or changed */
+  written: number;
+  /** contacts deleted, with the delete's stamp (keep it as a tombstone) */
+  deleted: Array<{ id: string; stamp: FieldStamp }>;
+  /** deletes of contacts the device does not have (or a newer delete than its tombstone): keep as tombstones */
+  tombstones: Array<{ id: string; stamp: FieldStamp }>;
+  /** local fields newer than the incoming ones (the cloud lacks them: send them up), as changes */
+  localNewer: StampedChange[];
+  /** changes to contacts the device does not have that bring no name to create them with */
+  unknown: string[];
+  /** resolves when every write of the batch is on disk (the batch is in memory, and seen by lookups, already) */
+  durable: Promise<void>;
 }
 
 /** What became of one input of `importMany`. */
@@ -102,6 +122,9 @@ export class ContactsRepository {
   /** while the index is being built: contacts changed since it started */
   #changedDuringBuild: Set<string> | null = null;
   #closed = false;
+  /** the newest field time of any contact (what a stamp made while the wall clock is not trusted starts from) */
+  #newestFieldTime = 0;
+  readonly #localEditListeners = new Set<(edit: StampedChange) => void>();
 
   private constructor(
     private readonly collection: Collection<Contact, ContactEntry>,
@@ -126,6 +149,15 @@ export class ContactsRepository {
 
   get count(): number {
     return this.collection.size;
+  }
+
+  /**
+   * Told of every change made on this device (create, update, delete, import: not applyRemote), synchronously, in
+   * the tick the change is applied, with the stamps it was given: what contact sync sends up.
+   */
+  onLocalEdit(listener: (edit: StampedChange) => void): () => void {
+    this.#localEditListeners.add(listener);
+    return () => this.#localEditListeners.delete(listener);
   }
 
   /** Told of every contact created, updated or deleted (after the lookup map and index follow it). */
@@ -153,6 +185,16 @@ export class ContactsRepository {
 
   get(id: string): Promise<Contact | undefined> {
     return this.collection.get(id);
+  }
+
+  /** The contacts of these ids that exist, in the order asked. */
+  getMany(ids: readonly string[]): Promise<Contact[]> {
+    return this.collection.getMany(ids);
+  }
+
+  /** Who this device is in field stamps ('device:<deviceId>'). */
+  get origin(): string {
+    return this.options.origin ?? 'device';
   }
 
   /**
@@ -185,9 +227,11 @@ export class ContactsRepository {
     const { fields, issues } = parseContactInput(input, 'create', this.options.country());
     if (!fields) throw new ContactValidationError(issues);
     const keys = await this.openKeys();
-    const contact = newContact(randomUUID(), fields, this.options.clock.now());
+    const contact = this.newLocalContact(randomUUID(), fields);
     const keysWritten = this.putKeys(keys, contact);
-    await Promise.all([this.collection.put(contact), keysWritten]);
+    const written = this.collection.put(contact);
+    this.emitLocalEdit({ id: contact.id, fields: stampedFieldsOf(contact) });
+    await Promise.all([written, keysWritten]);
     return contact;
   }
 
@@ -197,12 +241,15 @@ export class ContactsRepository {
     if (!fields) throw new ContactValidationError(issues);
     const keys = await this.openKeys();
     const current = await this.collection.get(id);
-    if (current && applyChanges(current, fields, this.options.clock.now()).changed.length === 0) return current;
+    if (current && applyChanges(current, fields, this.stamper()).changed.length === 0) return current;
     let updated: Contact | undefined;
     let keysWritten: Promise<void> | undefined;
     await this.collection.update(id, (doc) => {
-      updated = applyChanges(doc, fields, this.options.clock.now()).contact;
+      const applied = applyChanges(doc, fields, this.stamper());
+      updated = applied.contact;
       keysWritten = this.putKeys(keys, updated);
+      // in the tick the store applies it (the listener's own write then goes with it)
+      if (applied.changed.length > 0) queueMicrotask(() => this.emitLocalEdit({ id, fields: stampedFieldsOf(applied.contact, applied.changed) }));
       return updated;
     });
     if (!updated) throw new DesklineError('CONTACT_NOT_FOUND', `no contact '${id}'`);
@@ -212,9 +259,13 @@ export class ContactsRepository {
 
   async delete(id: string): Promise<boolean> {
     const keys = await this.openKeys();
+    const entry = this.collection.entry(id);
     // the keys first: deleting the contact has follow() delete them too, and a delete of what is gone does not wait
     const keysDeleted = keys.delete(id);
-    const [deleted] = await Promise.all([this.collection.delete(id), keysDeleted]);
+    const deleting = this.collection.delete(id);
+    // the delete is stamped after the newest change of the contact the device knows of
+    if (entry) this.emitLocalEdit({ id, deleted: this.stampFor({ at: entry.updated, origin: '' }) });
+    const [deleted] = await Promise.all([deleting, keysDeleted]);
     return deleted;
   }
 
@@ -232,7 +283,7 @@ export class ContactsRepository {
   async importMany(inputs: readonly ContactInput[] | readonly ContactPatch[], onDuplicate: DuplicatePolicy = 'merge'): Promise<ImportOutcome[]> {
     const keys = await this.openKeys();
     const country = this.options.country();
-    const now = this.options.clock.now();
+    const stamper = this.stamper();
     /** the contacts as this batch leaves them (existing ones as read, with the rows merged so far) */
     const pending = new Map<string, Contact>();
     const pendingByNumber = new Map<string, string>();
@@ -264,7 +315,7 @@ export class ContactsRepository {
           outcomes.push({ result: 'invalid', issues: merged.issues });
           continue;
         }
-        const { contact, changed } = applyChanges(current, merged.changes, now);
+        const { contact, changed } = applyChanges(current, merged.changes, stamper);
         outcomes.push({ result: changed.length > 0 ? 'updated' : 'unchanged', id: contact.id });
         if (changed.length === 0) continue;
         remember(contact);
@@ -275,7 +326,7 @@ export class ContactsRepository {
         outcomes.push({ result: 'invalid', issues: [{ path: 'name', message: "is empty: a new contact needs a name (only a row matching an existing contact's number may leave it out)" }] });
         continue;
       }
-      const contact = newContact(randomUUID(), { name: fields.name, company: null, numbers: [], email: null, address: null, tags: [], notes: null, fields: {}, due: [], ...fields }, now);
+      const contact = this.newLocalContact(randomUUID(), { name: fields.name, company: null, numbers: [], email: null, address: null, tags: [], notes: null, fields: {}, due: [], ...fields });
       remember(contact);
       created.add(contact.id);
       outcomes.push({ result: 'created', id: contact.id });
@@ -285,19 +336,166 @@ export class ContactsRepository {
     const newContacts = [...created].map((id) => pending.get(id)!);
     const keysWritten: Array<Promise<void> | undefined> = newContacts.length > 0 ? [this.putManyKeys(keys, newContacts)] : [];
     const writes: Array<Promise<unknown>> = [this.collection.putMany(newContacts)];
+    for (const contact of newContacts) this.emitLocalEdit({ id: contact.id, fields: stampedFieldsOf(contact) });
     for (const [id, rows] of merges) {
       writes.push(this.collection.update(id, (contact) => {
+        const changedFields = new Set<ContactFieldName>();
         const merged = rows.reduce<Contact>((doc, row) => {
           const merge = mergeRow(doc, row);
-          return merge.issues.length > 0 ? doc : applyChanges(doc, merge.changes, now).contact;
+          if (merge.issues.length > 0) return doc;
+          const applied = applyChanges(doc, merge.changes, stamper);
+          for (const field of applied.changed) changedFields.add(field);
+          return applied.contact;
         }, contact);
         keysWritten.push(this.putKeys(keys, merged));
+        if (changedFields.size > 0) queueMicrotask(() => this.emitLocalEdit({ id, fields: stampedFieldsOf(merged, [...changedFields]) }));
         return merged;
       }));
     }
     await Promise.all(writes);
     await Promise.all(keysWritten);
     return outcomes;
+  }
+
+  /**
+   * Merge changes from the cloud (validated and normalised: the sync protocol parses them with parseContactInput) into the contacts by
+   * per-field last writer wins (stamps.ts). `tombstoneOf` gives this device's record of a contact's delete. The
+   * batch is applied to memory in one tick (lookups see it at once); `durable` says when it is on disk, so a caller
+   * applying many batches need not wait for each (the store then writes them together). Not reported to
+   * onLocalEdit listeners.
+   */
+  async applyRemote(changes: readonly StampedChange[], tombstoneOf: (id: string) => FieldStamp | undefined = () => undefined): Promise<RemoteApplyResult> {
+    const keys = await this.openKeys();
+    const ids = [...new Set(changes.map((change) => change.id).filter((id) => this.collection.has(id)))];
+    // read the current versions; a contact changed meanwhile (a local edit) is read again, so none is lost
+    let current = new Map<string, Contact>();
+    for (let attempt = 0; ; attempt++) {
+      const changedMeanwhile = new Set<string>();
+      const off = this.collection.onChange((change) => changedMeanwhile.add(change.id));
+      try {
+        const docs = await this.collection.getMany(ids);
+        current = new Map(docs.map((doc) => [doc.id, doc]));
+      } finally {
+        off();
+      }
+      this.checkOpen();
+      if (!ids.some((id) => changedMeanwhile.has(id))) break;
+      if (attempt > 20) throw new DesklineError('CONTACTS_BUSY', 'contacts kept changing while a cloud change was applied; try again');
+    }
+    // from here on synchronous: the merge and the writes see the same contacts
+    for (const id of ids) if (!this.collection.has(id)) current.delete(id);
+    const result: RemoteApplyResult = { written: 0, deleted: [], tombstones: [], localNewer: [], unknown: [], durable: Promise.resolve() };
+    const toPut = new Map<string, Contact>();
+    const toDelete = new Map<string, FieldStamp>();
+    const newer = new Map<string, Set<ContactFieldName>>();
+    for (const change of changes) {
+      const local = toDelete.has(change.id) ? undefined : (toPut.get(change.id) ?? current.get(change.id));
+      const tombstone = toDelete.get(change.id) ?? tombstoneOf(change.id);
+      const outcome = mergeChange(local, change, tombstone);
+      switch (outcome.kind) {
+        case 'put':
+          toPut.set(change.id, outcome.contact);
+          toDelete.delete(change.id);
+          break;
+        case 'delete':
+          toDelete.set(change.id, outcome.stamp);
+          toPut.delete(change.id);
+          break;
+        case 'none':
+          if (outcome.tombstone) result.tombstones.push({ id: change.id, stamp: outcome.tombstone });
+          break;
+        case 'unknown':
+          result.unknown.push(change.id);
+          break;
+      }
+      if (outcome.kind === 'put' || outcome.kind === 'none') {
+        if (outcome.localNewer.length === 0) continue;
+        const fields = newer.get(change.id) ?? new Set<ContactFieldName>();
+        for (const field of outcome.localNewer) fields.add(field);
+        newer.set(change.id, fields);
+      }
+    }
+    const writes: Array<Promise<unknown>> = [];
+    const contacts = [...toPut.values()];
+    if (contacts.length > 0) {
+      writes.push(this.putChangedKeys(keys, contacts), this.collection.putMany(contacts));
+      result.written = contacts.length;
+    }
+    for (const [id, stamp] of toDelete) {
+      if (!this.collection.has(id)) continue;
+      writes.push(keys.delete(id), this.collection.delete(id));
+      result.deleted.push({ id, stamp });
+    }
+    for (const [id, fields] of newer) {
+      const contact = toPut.get(id) ?? current.get(id);
+      if (contact && !toDelete.has(id)) result.localNewer.push({ id, fields: stampedFieldsOf(contact, [...fields]) });
+    }
+    result.durable = Promise.all(writes).then(() => undefined);
+    // not awaited here: the caller decides; a failure must not go unobserved until then
+    result.durable.catch(() => undefined);
+    return result;
+  }
+
+  /** Ids of every contact (in the store's order). */
+  ids(): string[] {
+    return [...this.collection.entries()].map(([id]) => id);
+  }
+
+  /**
+   * Delete every contact whose id is not in `present` or `keep` (the end of a full resync from the cloud), without
+   * telling onLocalEdit listeners. Resolves, once on disk, with the ids deleted.
+   */
+  async deleteAbsent(present: ReadonlySet<string>, keep: ReadonlySet<string>): Promise<string[]> {
+    const keys = await this.openKeys();
+    const gone = this.ids().filter((id) => !present.has(id) && !keep.has(id));
+    await Promise.all(gone.flatMap((id) => [keys.delete(id), this.collection.delete(id)]));
+    return gone;
+  }
+
+  /**
+   * The stamp of a field changed on this device, given its current stamp. While the wall clock is trusted: now,
+   * or just after the current stamp when that is ahead of now (another clock ran fast), so an edit always beats
+   * the version it replaced. While it is not (no battery-backed clock, no NTP yet: it may say 1970 or 2090):
+   * just after the current stamp, and for a new contact just after the newest field time the device has seen.
+   * Such an edit wins over the version the user saw, and loses to any concurrent change stamped by a real clock
+   * later than that version: the device neither pins a value in the far future nor loses an edit to the value
+   * it replaced.
+   */
+  stampFor(previous: FieldStamp): FieldStamp {
+    const { origin } = this;
+    const { clock } = this.options;
+    const after = previous === NO_STAMP || previous.at === 0 ? (clock.wallTimeTrusted ? 0 : this.#newestFieldTime + 1) : previous.at + 1;
+    return { at: clock.wallTimeTrusted ? Math.max(clock.now(), after) : after, origin };
+  }
+
+  private stamper(): (previous: FieldStamp) => FieldStamp {
+    return (previous) => this.stampFor(previous);
+  }
+
+  /** A contact created on this device: stamped by stampFor; created now (or, without a trusted clock, at its stamp). */
+  private newLocalContact(id: string, fields: ContactFields): Contact {
+    const stamp = this.stampFor(NO_STAMP);
+    return newContact(id, fields, this.options.clock.wallTimeTrusted ? this.options.clock.now() : stamp.at, () => stamp);
+  }
+
+  private emitLocalEdit(edit: StampedChange): void {
+    for (const listener of this.#localEditListeners) {
+      try {
+        listener(edit);
+      } catch (error) {
+        this.options.log?.error({ err: error, id: edit.id }, `contact local edit listener failed: ${errorMessage(error)}`);
+      }
+    }
+  }
+
+  /** Keys of contacts about to be written, those not already stored as computed from the same entry. */
+  private putChangedKeys(keys: KeysCollection, contacts: readonly Contact[]): Promise<void> {
+    const docs: ContactKeys[] = [];
+    for (const contact of contacts) {
+      const entry = contactEntryOf(contact);
+      if (keys.entry(contact.id)?.of !== keysFingerprint(entry)) docs.push(contactKeysOf(contact.id, entry));
+    }
+    return docs.length > 0 ? keys.putMany(docs) : Promise.resolve();
   }
 
   private matchNumbers(numbers: readonly ContactNumber[], pendingByNumber: ReadonlyMap<string, string>): string | undefined {
@@ -466,6 +664,7 @@ export class ContactsRepository {
   }
 
   private indexNumbers(id: string, entry: ContactEntry): void {
+    if (entry.updated > this.#newestFieldTime) this.#newestFieldTime = entry.updated;
     for (const key of entry.numbers) {
       const current = this.#byNumber.get(key);
       if (current === undefined) this.#byNumber.set(key, id);

@@ -33,12 +33,17 @@ export interface Contact {
   due: ContactDue[];
   /** ms since the epoch (device wall time) */
   createdAt: number;
-  /** per field (the keys of `ContactFields`), ms of its last change: for merging with the cloud */
+  /** per field (the keys of `ContactFields`), ms of its last change: for merging with the cloud (see stamps.ts) */
   updatedAt: Record<string, number>;
+  /**
+   * per field, who made its last change: 'cloud', 'device:<deviceId>', ... With updatedAt it is the field's
+   * stamp, (updatedAt, updatedBy), that sync merges compare. Absent in contacts written before sync (read as '').
+   */
+  updatedBy?: Record<string, string>;
 }
 
 /** The editable part of a contact. */
-export type ContactFields = Omit<Contact, 'id' | 'createdAt' | 'updatedAt'>;
+export type ContactFields = Omit<Contact, 'id' | 'createdAt' | 'updatedAt' | 'updatedBy'>;
 export type ContactFieldName = keyof ContactFields;
 
 export const CONTACT_FIELD_NAMES: readonly ContactFieldName[] = ['name', 'company', 'numbers', 'email', 'address', 'tags', 'notes', 'fields', 'due'];

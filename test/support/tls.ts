@@ -26,3 +26,17 @@ export async function makeTestCa(name = 'Deskline Test CA'): Promise<TestCa> {
   await run('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f('san.ext'), '-out', f('server.crt')]);
   return { dir, caCertFile: f('ca.crt'), serverCertFile: f('server.crt'), serverKeyFile: f('server.key') };
 }
+
+export interface ClientCert {
+  certFile: string;
+  keyFile: string;
+}
+
+/** Issues a client certificate with the common name `cn` (the device id), signed by the CA of `ca`. */
+export async function issueClientCert(ca: TestCa, cn: string): Promise<ClientCert> {
+  const f = (n: string) => join(ca.dir, `${cn}.${n}`);
+  await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', f('key'), '-out', f('csr')]);
+  await writeFile(f('ext'), 'extendedKeyUsage=clientAuth\n');
+  await run('openssl', ['x509', '-req', '-in', f('csr'), '-CA', ca.caCertFile, '-CAkey', join(ca.dir, 'ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f('ext'), '-out', f('crt')]);
+  return { certFile: f('crt'), keyFile: f('key') };
+}

@@ -55,6 +55,8 @@ export interface Mosquitto {
   process: PeerProcess;
   pid: number;
   stop(): Promise<void>;
+  /** Starts the broker again on the same ports with the same config and data (after `stop`); `process` and `pid` follow. */
+  start(): Promise<void>;
 }
 
 export const DEFAULT_MQTT_USERS: Readonly<Record<string, string>> = { deskline: 'deskline-pw' };
@@ -144,7 +146,7 @@ export async function startMosquitto(o: MosquittoOptions = {}): Promise<Mosquitt
     { check: async () => (await mqttConnack(port, { host, timeoutMs: 300 })) !== null, description: `an MQTT CONNACK on ${host}:${port}` },
   ];
   if (tlsPort) ready.push({ tcp: tlsPort, host });
-  const proc = await spawnPeer({
+  const spawnBroker = () => spawnPeer({
     name: 'mosquitto',
     command: 'mosquitto',
     debianPackage: 'mosquitto',
@@ -153,7 +155,8 @@ export async function startMosquitto(o: MosquittoOptions = {}): Promise<Mosquitt
     ready,
     readyTimeoutMs: o.readyTimeoutMs ?? 10_000,
   });
-  return {
+  const proc = await spawnBroker();
+  const broker: Mosquitto = {
     host,
     port,
     url: `mqtt://${host}:${port}`,
@@ -165,8 +168,14 @@ export async function startMosquitto(o: MosquittoOptions = {}): Promise<Mosquitt
     configPath,
     process: proc,
     pid: proc.pid,
-    stop: async () => void (await proc.stop()),
+    stop: async () => void (await broker.process.stop()),
+    start: async () => {
+      if (broker.process.running) throw new Error('mosquitto is still running: stop it first');
+      broker.process = await spawnBroker();
+      broker.pid = broker.process.pid;
+    },
   };
+  return broker;
 }
 
 async function restrict(path: string, drop: { uid: number; gid: number } | null, mode: number): Promise<void> {

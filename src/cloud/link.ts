@@ -1,0 +1,280 @@
+/**
+ * The device's MQTT session to the cloud broker (mqtt.js 5), implementing `CloudLink` (types.ts).
+ *
+ * - MQTT 5 with a persistent session (clean start off, session expiry of a week), falling back to 3.1.1 when
+ *   the broker refuses protocol version 5 (CONNACK 0x84 "unsupported protocol version" / 3.1.1 return code 1).
+ * - Client id = device id; TLS with a client certificate (mqtts://) or user name and password.
+ * - Reconnects are ours, not mqtt.js's fixed period: exponential back-off with full jitter on the injected
+ *   clock (AWS architecture blog "Exponential Backoff And Jitter"), reset after a connection that stayed up.
+ * - Presence: a retained `offline` Last Will, and a retained `online` published on every (re)connect.
+ * - QoS 1 publishes made while the link is down wait in mqtt.js's outgoing store and go out, in order, once it
+ *   is up (in memory: events that must survive a reboot go through the durable outbox, outbox.ts).
+ */
+import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { DesklineError, errorMessage } from '../core/errors.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
+import { deviceTopics } from './topics.js';
+import type { CloudPayloads } from './topics.js';
+import type { CloudLink, CloudLinkEvents, CloudMessage, MessageHandler, PublishAck, PublishOptions, SubscribeOptions } from './types.js';
+
+export interface LinkBackoff {
+  /** first retry waits up to this long (default 1 s) */
+  initialMs: number;
+  /** the cap (default 5 min) */
+  maxMs: number;
+  /** a connection that stayed up this long resets the back-off (default 60 s) */
+  stableMs: number;
+}
+
+export interface MqttLinkOptions {
+  deviceId: string;
+  /** mqtt://host:port or mqtts://host:port */
+  url: string;
+  username?: string;
+  password?: string;
+  /** PEM contents (not paths): the CA that signed the broker, and the device's certificate and key */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  clock: Clock;
+  log: Logger;
+  /** default Math.random (tests inject their own) */
+  random?: () => number;
+  backoff?: Partial<LinkBackoff>;
+  /** keep-alive in seconds (default 30) */
+  keepaliveS?: number;
+  /** seconds the broker keeps our session while we are away (MQTT 5; default one week) */
+  sessionExpiryS?: number;
+  /** runtime version for the presence document */
+  version?: string;
+  /** how long one connect attempt may take (default 15 s) */
+  connectTimeoutMs?: number;
+}
+
+const DEFAULT_BACKOFF: LinkBackoff = { initialMs: 1000, maxMs: 5 * 60_000, stableMs: 60_000 };
+/** MQTT 5 CONNACK 0x84 and MQTT 3.1.1 return code 1: the broker does not speak this protocol version */
+const UNSUPPORTED_PROTOCOL = new Set([0x84, 1]);
+/** An incoming payload larger than this is dropped before any handler sees it. */
+export const MAX_INCOMING_BYTES = 1024 * 1024;
+
+/** Does an MQTT topic filter ('a/+/c', 'a/#', '$share/g/a/#') match a topic? (MQTT 5 section 4.7) */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.startsWith('$share/') ? filter.split('/').slice(2) : filter.split('/');
+  const t = topic.split('/');
+  // 4.7.2: wildcards at the first level never match topics that start with '$'
+  if ((f[0] === '#' || f[0] === '+') && topic.startsWith('$')) return false;
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/** The delay before retry number `attempt` (0-based): full jitter over an exponentially growing window. */
+export function backoffDelay(attempt: number, backoff: LinkBackoff, random: () => number): number {
+  const window = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 30));
+  return Math.round(window / 2 + random() * (window / 2));
+}
+
+export class MqttLink implements CloudLink {
+  readonly deviceId: string;
+  #client: MqttClient | null = null;
+  #protocolVersion: 4 | 5 = 5;
+  #everConnected = false;
+  #attempt = 0;
+  #connectedAt: number | null = null;
+  #retry: TimerHandle | null = null;
+  #closed = false;
+  readonly #backoff: LinkBackoff;
+  readonly #handlers = new Map<string, Set<MessageHandler>>();
+  /** filters subscribed again on every reconnect (their retained message is wanted each time) */
+  readonly #refreshed = new Set<string>();
+  #connects = 0;
+  readonly #listeners: { [K in keyof CloudLinkEvents]: Set<(payload: CloudLinkEvents[K]) => void> } = { connected: new Set(), disconnected: new Set() };
+  readonly #topics;
+
+  constructor(private readonly options: MqttLinkOptions) {
+    this.deviceId = options.deviceId;
+    this.#topics = deviceTopics(options.deviceId);
+    this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+  }
+
+  get connected(): boolean {
+    return this.#client?.connected ?? false;
+  }
+
+  get protocolVersion(): 4 | 5 | null {
+    return this.#everConnected ? this.#protocolVersion : null;
+  }
+
+  /** Starts connecting (in the background: a broker that is down is retried forever). */
+  start(): void {
+    if (this.#client || this.#closed) return;
+    const { options } = this;
+    const client = connect(options.url, this.#clientOptions());
+    this.#client = client;
+    client.on('connect', (connack) => {
+      this.#everConnected = true;
+      this.#connects += 1;
+      this.#connectedAt = options.clock.monotonic();
+      // without a session mqtt.js subscribes again itself (and the broker sends the retained messages); with one,
+      // the broker sends nothing retained unless we subscribe again. The first connect sends the queued SUBSCRIBEs.
+      if (connack.sessionPresent && this.#connects > 1) {
+        for (const filter of this.#refreshed) client.subscribe(filter, { qos: 1 });
+      }
+      options.log.info({ url: options.url, protocol: this.#protocolVersion, sessionPresent: connack.sessionPresent }, 'cloud link up');
+      this.#publishPresence('online');
+      this.#emit('connected', { sessionPresent: connack.sessionPresent, protocolVersion: this.#protocolVersion });
+    });
+    client.on('message', (topic, payload, packet) => this.#deliver(topic, payload, packet));
+    client.on('error', (error) => {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'number' && UNSUPPORTED_PROTOCOL.has(code) && this.#protocolVersion === 5) {
+        options.log.warn({ url: options.url }, 'the broker does not speak MQTT 5: falling back to 3.1.1');
+        this.#protocolVersion = 4;
+        Object.assign(client.options, this.#clientOptions());
+        this.#attempt = 0;
+        return;
+      }
+      options.log.warn({ url: options.url, err: errorMessage(error), code }, 'cloud link error');
+    });
+    client.on('close', () => this.#onClose());
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.options.clock.clear(this.#retry);
+    this.#retry = null;
+    const client = this.#client;
+    if (!client) return;
+    if (client.connected) {
+      // a clean goodbye does not fire the Last Will: say offline ourselves
+      await this.publish(this.#topics.presence, JSON.stringify(this.#presence('offline')), { retain: true }).catch(() => undefined);
+    }
+    await client.endAsync(!client.connected);
+  }
+
+  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<PublishAck> {
+    const client = this.#client;
+    if (!client || this.#closed && !client.connected) return Promise.reject(new DesklineError('CLOUD_LINK_CLOSED', 'the cloud link is closed'));
+    const properties = this.#protocolVersion === 5 ? options.properties : undefined;
+    return new Promise((resolve, reject) => {
+      client.publish(topic, payload, { qos: options.qos ?? 1, retain: options.retain ?? false, properties }, (error, packet) => {
+        if (error) {
+          const reasonCode = (error as { code?: unknown }).code;
+          reject(typeof reasonCode === 'number'
+            ? new DesklineError('CLOUD_PUBLISH_REFUSED', `the broker refused a publish to ${topic}: ${error.message}`, { details: { reasonCode } })
+            : new DesklineError('CLOUD_LINK_CLOSED', `publish to ${topic} abandoned: ${error.message}`, { cause: error }));
+          return;
+        }
+        const ack = packet as { reasonCode?: number; properties?: { reasonString?: string } } | undefined;
+        resolve({ reasonCode: ack?.reasonCode ?? 0, reasonString: ack?.properties?.reasonString });
+      });
+    });
+  }
+
+  async subscribe(filter: string, handler: MessageHandler, options: SubscribeOptions = {}): Promise<() => Promise<void>> {
+    const client = this.#client;
+    if (!client) throw new DesklineError('CLOUD_LINK_CLOSED', 'the cloud link is not started');
+    if (options.retainedOnEveryConnect) this.#refreshed.add(filter);
+    let handlers = this.#handlers.get(filter);
+    if (!handlers) {
+      handlers = new Set();
+      this.#handlers.set(filter, handlers);
+      // mqtt.js queues the SUBSCRIBE while offline and subscribes again after a reconnect without a session
+      await client.subscribeAsync(filter, { qos: 1 });
+    }
+    handlers.add(handler);
+    return async () => {
+      const set = this.#handlers.get(filter);
+      if (!set?.delete(handler) || set.size > 0) return;
+      this.#handlers.delete(filter);
+      this.#refreshed.delete(filter);
+      if (client.connected) await client.unsubscribeAsync(filter).catch(() => undefined);
+    };
+  }
+
+  on<K extends keyof CloudLinkEvents>(event: K, listener: (payload: CloudLinkEvents[K]) => void): () => void {
+    const set = this.#listeners[event] as Set<(payload: CloudLinkEvents[K]) => void>;
+    set.add(listener);
+    return () => void set.delete(listener);
+  }
+
+  #clientOptions(): IClientOptions {
+    const { options } = this;
+    const v5 = this.#protocolVersion === 5;
+    const will = this.#presence('offline');
+    return {
+      clientId: options.deviceId,
+      protocolVersion: this.#protocolVersion,
+      clean: false,
+      ...(v5 ? { properties: { sessionExpiryInterval: options.sessionExpiryS ?? 7 * 24 * 3600 } } : { properties: undefined }),
+      keepalive: options.keepaliveS ?? 30,
+      connectTimeout: options.connectTimeoutMs ?? 15_000,
+      reconnectPeriod: 0,
+      username: options.username || undefined,
+      password: options.password || undefined,
+      ca: options.tls?.ca,
+      cert: options.tls?.cert,
+      key: options.tls?.key,
+      rejectUnauthorized: true,
+      will: { topic: this.#topics.presence, payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
+    };
+  }
+
+  #presence(state: 'online' | 'offline'): CloudPayloads['presence'] {
+    const { clock, version } = this.options;
+    return { state, at: clock.wallTimeTrusted ? clock.now() : null, ...(version ? { version } : {}) };
+  }
+
+  #publishPresence(state: 'online' | 'offline'): void {
+    this.publish(this.#topics.presence, JSON.stringify(this.#presence(state)), { retain: true }).catch((error: unknown) => {
+      this.options.log.debug({ err: errorMessage(error) }, 'presence not published');
+    });
+  }
+
+  #onClose(): void {
+    const { clock, log } = this.options;
+    if (this.#closed) return;
+    if (this.#retry) return; // already scheduled (close fires once per failed attempt)
+    if (this.#connectedAt !== null && clock.monotonic() - this.#connectedAt >= this.#backoff.stableMs) this.#attempt = 0;
+    this.#connectedAt = null;
+    const delay = backoffDelay(this.#attempt++, this.#backoff, this.options.random ?? Math.random);
+    log.info({ retryInMs: delay, attempt: this.#attempt }, 'cloud link down: retrying');
+    this.#emit('disconnected', { reason: 'connection closed', retryInMs: delay });
+    this.#retry = clock.setTimeout(() => {
+      this.#retry = null;
+      const client = this.#client;
+      // mqtt.js's reconnect() starts with empty stores unless given its own: keep the unacknowledged publishes
+      if (!this.#closed && client) client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
+    }, delay);
+  }
+
+  #deliver(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    if (payload.length > MAX_INCOMING_BYTES) {
+      this.options.log.warn({ topic, bytes: payload.length }, 'dropped an oversized cloud message');
+      return;
+    }
+    const message: CloudMessage = { topic, payload, retain: packet.retain, properties: packet.properties as CloudMessage['properties'] };
+    for (const [filter, handlers] of this.#handlers) {
+      if (!topicMatches(filter, topic)) continue;
+      for (const handler of handlers) {
+        try {
+          handler(message);
+        } catch (error) {
+          this.options.log.error({ topic, err: errorMessage(error) }, 'a cloud message handler threw');
+        }
+      }
+    }
+  }
+
+  #emit<K extends keyof CloudLinkEvents>(event: K, payload: CloudLinkEvents[K]): void {
+    for (const listener of this.#listeners[event] as Set<(payload: CloudLinkEvents[K]) => void>) {
+      try {
+        listener(payload);
+      } catch (error) {
+        this.options.log.error({ event, err: errorMessage(error) }, 'a cloud link listener threw');
+      }
+    }
+  }
+}

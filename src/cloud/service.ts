@@ -1,0 +1,191 @@
+/**
+ * The cloud feature: one MQTT link (link.ts) and what rides on it — config push (config-sync.ts), commands
+ * (commands.ts) and the durable event outbox (outbox.ts), fed from the bus. Nothing runs when `cloud.url` is
+ * empty. Topics: TOPICS.md.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EventBus } from '../core/bus.js';
+import type { Clock } from '../core/clock.js';
+import { DesklineError, errorMessage } from '../core/errors.js';
+import type { BusEvents } from '../core/events.js';
+import type { Logger } from '../core/log.js';
+import type { Config } from '../config/schema.js';
+import type { Store } from '../store/types.js';
+import { CloudCommands, type CommandHandler } from './commands.js';
+import { CloudConfigSync } from './config-sync.js';
+import { resolveDeviceId } from './device-id.js';
+import { MqttLink } from './link.js';
+import { EventOutbox } from './outbox.js';
+
+type Json = Record<string, unknown>;
+
+export interface CloudServiceContext {
+  bus: EventBus<BusEvents>;
+  clock: Clock;
+  log: Logger;
+  store: Store;
+  config(): Config;
+  /** <data>/cloud: the config state and the command log */
+  dir: string;
+  /** the config file's layer and the local edits, for joining the cloud's layers (config-layers.ts) */
+  fileLayer: Json;
+  localEdits: Json;
+  version: string;
+  /** puts a config in effect, rebuilding the runtime when `restart` (started, not awaited: it stops this service) */
+  reconfigure(next: Config, how: { restart: boolean; reason: string }): void;
+  /** the current registration state of SIP lines by id (true = registered) */
+  sipLineReady(lineId: string): boolean;
+  /** command handlers of the other features, by command name */
+  commands: Record<string, CommandHandler>;
+  machineIdFile?: string;
+}
+
+export class CloudService {
+  #link: MqttLink | null = null;
+  #outbox: EventOutbox | null = null;
+  #sync: CloudConfigSync | null = null;
+  #commands: CloudCommands | null = null;
+  readonly #off: Array<() => void> = [];
+
+  constructor(private readonly ctx: CloudServiceContext) {}
+
+  get link(): MqttLink | null {
+    return this.#link;
+  }
+
+  get outbox(): EventOutbox | null {
+    return this.#outbox;
+  }
+
+  get configSync(): CloudConfigSync | null {
+    return this.#sync;
+  }
+
+  async start(): Promise<void> {
+    const { ctx } = this;
+    const config = ctx.config();
+    if (!config.cloud.url) {
+      ctx.log.info('no cloud link configured (cloud.url is empty)');
+      return;
+    }
+    const deviceId = await resolveDeviceId(config.device.id, ctx.machineIdFile);
+    await mkdir(ctx.dir, { recursive: true, mode: 0o700 });
+    const link = new MqttLink({
+      deviceId, url: config.cloud.url, clock: ctx.clock, log: ctx.log.child({ ns: 'cloud:link' }), version: ctx.version,
+      username: config.cloud.username || (config.cloud.cert ? undefined : deviceId),
+      password: config.cloud.password || undefined,
+      tls: await readTls(config),
+      backoff: { maxMs: config.cloud.reconnectMaxS * 1000 },
+    });
+    this.#link = link;
+    const outbox = new EventOutbox({ store: ctx.store, clock: ctx.clock, log: ctx.log.child({ ns: 'cloud:outbox' }) });
+    await outbox.open();
+    this.#outbox = outbox;
+    const audit = (entry: { by: string | null; action: string; detail: Json }) => {
+      ctx.log.info({ audit: true, ...entry }, `audit: ${entry.action} by ${entry.by ?? 'the phone'}`);
+      this.#event('audit', entry.action, { by: entry.by, ...entry.detail });
+    };
+    this.#sync = new CloudConfigSync({
+      link, clock: ctx.clock, log: ctx.log.child({ ns: 'cloud:config' }), statePath: join(ctx.dir, 'config-state.json'),
+      fileLayer: ctx.fileLayer, localEdits: ctx.localEdits, current: ctx.config, audit,
+      apply: (next, how) => ctx.reconfigure(next, how),
+      sipRegistered: (ids, deadlineMs) => this.#sipRegistered(ids, deadlineMs),
+    });
+    this.#commands = new CloudCommands({
+      link, clock: ctx.clock, log: ctx.log.child({ ns: 'cloud:cmd' }), logPath: join(ctx.dir, 'commands.json'), audit,
+      handlers: {
+        ping: () => ({ pong: true, version: ctx.version, at: ctx.clock.wallTimeTrusted ? ctx.clock.now() : null, uptimeS: Math.round(process.uptime()) }),
+        restart: () => {
+          ctx.clock.setTimeout(() => ctx.reconfigure(ctx.config(), { restart: true, reason: 'restart command' }), 500);
+          return { restarting: true };
+        },
+        ...ctx.commands,
+      },
+    });
+    this.#forwardBusEvents();
+    link.start();
+    outbox.attach(link);
+    await this.#sync.start();
+    await this.#commands.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.#off.splice(0)) off();
+    await this.#commands?.stop();
+    await this.#sync?.stop();
+    this.#outbox?.detach();
+    await this.#link?.close();
+    this.#link = null;
+  }
+
+  /** Writes an event to the outbox (durably; published when the link allows). */
+  #event(stream: string, type: string, data: Json): void {
+    this.#outbox?.append(stream, type, data).catch((error: unknown) => {
+      this.ctx.log.error({ stream, type, err: errorMessage(error) }, 'an event for the cloud could not be written');
+    });
+  }
+
+  #forwardBusEvents(): void {
+    const { bus } = this.ctx;
+    this.#off.push(
+      bus.on('cloud', 'callStateChanged', (call) => {
+        if (call.state !== 'ended' && call.state !== 'active') return;
+        this.#event('calls', call.state === 'ended' ? 'call.ended' : 'call.answered', {
+          callId: call.callId, lineId: call.lineId, lineKind: call.lineKind, direction: call.direction, number: call.number,
+          name: call.name, ...(call.reason ? { reason: call.reason } : {}), at: call.at,
+        });
+      }),
+      bus.on('cloud', 'recordingSaved', (r) => this.#event('recordings', 'recording.saved', { ...r })),
+      bus.on('cloud', 'peripheralChanged', (p) => this.#event('peripherals', p.attached ? 'peripheral.attached' : 'peripheral.detached', { ...p })),
+      bus.on('cloud', 'storeRecovered', (r) => this.#event('alarms', 'store.recovered', { ...r })),
+      bus.on('cloud', 'serviceFailed', (s) => this.#event('alarms', 'service.failed', { ...s })),
+      bus.on('cloud', 'recordingSuspendedChanged', (r) => this.#event('alarms', r.suspended ? 'recording.suspended' : 'recording.resumed', { ...r })),
+    );
+  }
+
+  /** null once every account is registered, else why not when the deadline passed. */
+  #sipRegistered(ids: string[], deadlineMs: number): Promise<string | null> {
+    const { bus, clock, sipLineReady } = this.ctx;
+    const waiting = new Set(ids.filter((id) => !sipLineReady(id)));
+    if (waiting.size === 0) return Promise.resolve(null);
+    const problems = new Map<string, string>();
+    return new Promise((resolve) => {
+      const off = bus.on('cloud', 'lineStatusChanged', (status) => {
+        if (!waiting.has(status.lineId)) return;
+        if (status.state === 'ready') waiting.delete(status.lineId);
+        else if (status.problem) problems.set(status.lineId, status.problem);
+        if (waiting.size === 0) finish(null);
+      });
+      const timer = clock.setTimeout(() => {
+        const which = [...waiting].map((id) => `'${id}'${problems.has(id) ? ` (${problems.get(id)})` : ''}`).join(', ');
+        finish(`SIP account ${which} not registered within ${Math.round(deadlineMs / 1000)} s`);
+      }, deadlineMs);
+      const finish = (result: string | null) => {
+        clock.clear(timer);
+        off();
+        resolve(result);
+      };
+    });
+  }
+}
+
+async function readTls(config: Config): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined> {
+  const { ca, cert, key } = config.cloud;
+  if (!ca && !cert && !key) return undefined;
+  if (Boolean(cert) !== Boolean(key)) throw new DesklineError('CONFIG_INVALID', 'cloud.cert and cloud.key go together: set both (client certificate) or neither (user name and password)');
+  const read = async (path: string, field: string, marker: string) => {
+    try {
+      const pem = await readFile(path);
+      if (!pem.includes(marker)) throw new Error(`no ${marker.replace(/-/g, '').trim().toLowerCase()} in it`);
+      return pem;
+    } catch (error) {
+      throw new DesklineError('CONFIG_INVALID', `${field} ${path}: ${(error as Error).message}`);
+    }
+  };
+  return {
+    ...(ca ? { ca: await read(ca, 'cloud.ca', '-----BEGIN CERTIFICATE-----') } : {}),
+    ...(cert ? { cert: await read(cert, 'cloud.cert', '-----BEGIN CERTIFICATE-----') } : {}),
+    ...(key ? { key: await read(key, 'cloud.key', 'PRIVATE KEY-----') } : {}),
+  };
+}
