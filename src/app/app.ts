@@ -5,6 +5,7 @@ import { AnalogLine } from '../calls/analog-line.js';
 import { SimLine } from '../calls/sim-line.js';
 import { CallService } from '../calls/service.js';
 import { CloudService } from '../cloud/service.js';
+import { resolveDeviceId } from '../cloud/device-id.js';
 import { ContactsService } from '../contacts/service.js';
 import type { Line } from '../calls/types.js';
 import type { Config } from '../config/schema.js';
@@ -14,7 +15,7 @@ import { EventBus } from '../core/bus.js';
 import { DesklineError } from '../core/errors.js';
 import { SystemClock, type Clock } from '../core/clock.js';
 import type { BusEvents } from '../core/events.js';
-import type { Logger } from '../core/log.js';
+import type { LogRing, Logger } from '../core/log.js';
 import { projectRoot } from '../core/paths.js';
 import { ServiceHost, type ServiceReport } from '../core/services.js';
 import { loadUnifont } from '../display/font.js';
@@ -48,6 +49,8 @@ export interface AppOptions {
   socketPath?: string;
   /** Process environment (NOTIFY_SOCKET, WATCHDOG_USEC under systemd); defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /** The newest log lines (the daemon's logger writes them there too), for the cloud's logs.upload. */
+  logRing?: LogRing;
   /**
    * What the cloud's config push joins its layers with, and how a pushed config is put in effect. Defaults: the
    * given config as the file layer, no local edits, and live changes only (a change that needs a restart is
@@ -137,7 +140,7 @@ export function createApp(options: AppOptions): App {
     onRecovery: (report) => bus.emit('storeRecovered', report),
   });
   const country = () => config.device.country;
-  const contacts = new ContactsService({ store, control, bus, clock, log: logFor('contacts'), country });
+  const contacts = new ContactsService({ store, control, bus, clock, log: logFor('contacts'), country, origin: deviceOrigin(config) });
   // a caller's contact; none while the contacts service is not running (calls are still filed and popped)
   const contactOf = (number: string) => {
     if (!contacts.running) return null;
@@ -207,6 +210,17 @@ export function createApp(options: AppOptions): App {
       config = next;
     },
     sipLineReady: (lineId) => calls.lineStatuses().some((s) => s.lineId === lineId && s.state === 'ready'),
+    contacts: () => (contacts.running ? contacts.repository : null),
+    recordings: () => {
+      try {
+        return recordings.repository;
+      } catch {
+        return null; // not started (or failed to)
+      }
+    },
+    recordingsDir: join(dataDir, 'recordings'),
+    callActive: () => calls.activeCalls().length > 0,
+    logText: () => options.logRing?.text() ?? '',
     commands: {
       dial: async ({ args }) => {
         if (typeof args.number !== 'string' || !/^[+0-9*#]{1,32}$/.test(args.number)) {
@@ -271,7 +285,7 @@ export function createApp(options: AppOptions): App {
     .add({ name: 'web', create: () => web })
     .add({ name: 'phone', deps: ['mcu', 'calls'], create: () => phone })
     .add({ name: 'hid', create: () => new HidService({ bus, log: logFor('hid'), hid: drivers.hid }) })
-    .add({ name: 'cloud', deps: ['store', 'calls'], create: () => cloud })
+    .add({ name: 'cloud', deps: ['store', 'calls', 'contacts', 'recordings'], create: () => cloud })
     // Last: tells systemd we are ready once everything else has started (or failed).
     .add({
       name: 'systemd',
@@ -290,6 +304,8 @@ export function createApp(options: AppOptions): App {
     phone: phone.describe(),
     web: web.url,
     calls: calls.activeCalls(),
+    lines: calls.lineStatuses(),
+    cloud: cloud.describe(),
   }));
 
   return {
@@ -303,6 +319,15 @@ export function createApp(options: AppOptions): App {
     },
     report: () => host.report(),
   };
+}
+
+/** This device in contact field stamps: 'device:<deviceId>', or 'device' while it has no id (no cloud set up). */
+function deviceOrigin(config: Config): string {
+  try {
+    return `device:${resolveDeviceId(config.device.id)}`;
+  } catch {
+    return 'device';
+  }
 }
 
 async function readCaFile(path: string): Promise<Buffer> {

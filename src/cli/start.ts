@@ -3,7 +3,7 @@ import { resolveBoard, type Board } from '../board/board.js';
 import { mergeLayers, readConfigFile, validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { errorCode, errorMessage } from '../core/errors.js';
-import { createLogger, type Logger } from '../core/log.js';
+import { LogRing, createLogger, type Logger } from '../core/log.js';
 import { createApp, type App } from '../app/app.js';
 import { readConfigState, startupConfig } from '../cloud/config-sync.js';
 import { CliExit, EXIT, configPath, dataDir, ensureDataDir, loadConfigOrExit, type GlobalOptions } from './context.js';
@@ -27,7 +27,8 @@ export async function runDaemon(options: GlobalOptions & { board?: string; port?
   );
   const overridden = validateConfig(fileLayer);
   if (!overridden.config) throw new CliExit(EXIT.badConfig, `deskline: ${overridden.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
-  const log = createLogger({ level: fileConfig.log.level });
+  const logRing = new LogRing();
+  const log = createLogger({ level: fileConfig.log.level, ring: logRing });
   const data = await ensureDataDir(dataDir(options));
   const localEdits = await readLocalEdits(join(data, LOCAL_EDITS_FILE), log);
   const cloudState = () => readConfigState(join(data, 'cloud', 'config-state.json'));
@@ -53,7 +54,7 @@ export async function runDaemon(options: GlobalOptions & { board?: string; port?
     let app: App;
     try {
       app = createApp({
-        config, board, dataDir: data, log,
+        config, board, dataDir: data, log, logRing,
         cloud: { fileLayer, localEdits, restart: (next, reason) => restartWith?.(next, reason) },
       });
     } catch (error) {

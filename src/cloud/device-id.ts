@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { DesklineError } from '../core/errors.js';
 import { checkLevel } from './topics.js';
 
@@ -9,11 +9,11 @@ export const MACHINE_ID_FILE = '/etc/machine-id';
  * The device id in cloud topics: `device.id` when set, else `dl-` and the first 12 hex digits of the machine
  * id (stable across reboots and updates; a re-flashed board gets a new one unless provisioning sets device.id).
  */
-export async function resolveDeviceId(configured: string, machineIdFile = MACHINE_ID_FILE): Promise<string> {
+export function resolveDeviceId(configured: string, machineIdFile = MACHINE_ID_FILE): string {
   if (configured) return checkLevel('device id', configured);
   let text: string;
   try {
-    text = await readFile(machineIdFile, 'utf8');
+    text = readFileSync(machineIdFile, 'utf8');
   } catch (error) {
     throw new DesklineError('CLOUD_NO_DEVICE_ID', `device.id is not set and ${machineIdFile} can't be read (${(error as Error).message}): set device.id in the config`);
   }

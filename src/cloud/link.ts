@@ -11,7 +11,7 @@
  *   is up (in memory: events that must survive a reboot go through the durable outbox, outbox.ts).
  */
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import { DesklineError, errorMessage } from '../core/errors.js';
+import { DesklineError, errorCode, errorMessage } from '../core/errors.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import { deviceTopics } from './topics.js';
@@ -89,7 +89,8 @@ export class MqttLink implements CloudLink {
   readonly #handlers = new Map<string, Set<MessageHandler>>();
   /** filters subscribed again on every reconnect (their retained message is wanted each time) */
   readonly #refreshed = new Set<string>();
-  #connects = 0;
+  /** filters the broker acknowledged in the current session */
+  readonly #acknowledged = new Set<string>();
   readonly #listeners: { [K in keyof CloudLinkEvents]: Set<(payload: CloudLinkEvents[K]) => void> } = { connected: new Set(), disconnected: new Set() };
   readonly #topics;
 
@@ -115,13 +116,8 @@ export class MqttLink implements CloudLink {
     this.#client = client;
     client.on('connect', (connack) => {
       this.#everConnected = true;
-      this.#connects += 1;
       this.#connectedAt = options.clock.monotonic();
-      // without a session mqtt.js subscribes again itself (and the broker sends the retained messages); with one,
-      // the broker sends nothing retained unless we subscribe again. The first connect sends the queued SUBSCRIBEs.
-      if (connack.sessionPresent && this.#connects > 1) {
-        for (const filter of this.#refreshed) client.subscribe(filter, { qos: 1 });
-      }
+      this.#subscribeAll(client, connack.sessionPresent);
       options.log.info({ url: options.url, protocol: this.#protocolVersion, sessionPresent: connack.sessionPresent }, 'cloud link up');
       this.#publishPresence('online');
       this.#emit('connected', { sessionPresent: connack.sessionPresent, protocolVersion: this.#protocolVersion });
@@ -181,17 +177,51 @@ export class MqttLink implements CloudLink {
     if (!handlers) {
       handlers = new Set();
       this.#handlers.set(filter, handlers);
-      // mqtt.js queues the SUBSCRIBE while offline and subscribes again after a reconnect without a session
-      await client.subscribeAsync(filter, { qos: 1 });
     }
     handlers.add(handler);
+    // while the link is down the SUBSCRIBE goes out at the next connect (#subscribeAll), and so it does when the
+    // connection drops before the SUBACK; only a refusal is the caller's to handle
+    if (client.connected && !this.#acknowledged.has(filter)) {
+      await this.#sendSubscribe(client, filter).catch((error: unknown) => {
+        if (errorCode(error) !== 'CLOUD_SUBSCRIBE_REFUSED') return;
+        this.#handlers.get(filter)?.delete(handler);
+        throw error;
+      });
+    }
     return async () => {
       const set = this.#handlers.get(filter);
       if (!set?.delete(handler) || set.size > 0) return;
       this.#handlers.delete(filter);
       this.#refreshed.delete(filter);
+      this.#acknowledged.delete(filter);
       if (client.connected) await client.unsubscribeAsync(filter).catch(() => undefined);
     };
+  }
+
+  /**
+   * Our own subscriptions, not mqtt.js's: it fails a SUBSCRIBE queued while offline as soon as a connect attempt
+   * fails, and only subscribes again to what was once acknowledged. After a connect without a session everything
+   * is subscribed again; with one, what was never acknowledged and what wants its retained message each time.
+   */
+  #subscribeAll(client: MqttClient, sessionPresent: boolean): void {
+    if (!sessionPresent) this.#acknowledged.clear();
+    for (const filter of this.#handlers.keys()) {
+      if (!this.#acknowledged.has(filter) || this.#refreshed.has(filter)) void this.#sendSubscribe(client, filter).catch(() => undefined);
+    }
+  }
+
+  async #sendSubscribe(client: MqttClient, filter: string): Promise<void> {
+    try {
+      const [granted] = await client.subscribeAsync(filter, { qos: 1 });
+      // MQTT 5 SUBACK reason codes >= 0x80 are refusals (mqtt.js reports them as the granted qos)
+      if (granted && granted.qos >= 0x80) {
+        throw new DesklineError('CLOUD_SUBSCRIBE_REFUSED', `the broker refused the subscription to ${filter} (reason 0x${granted.qos.toString(16)})`);
+      }
+      this.#acknowledged.add(filter);
+    } catch (error) {
+      this.options.log.warn({ filter, err: errorMessage(error) }, 'subscription not acknowledged (tried again at the next connect)');
+      throw error;
+    }
   }
 
   on<K extends keyof CloudLinkEvents>(event: K, listener: (payload: CloudLinkEvents[K]) => void): () => void {
@@ -212,6 +242,7 @@ export class MqttLink implements CloudLink {
       keepalive: options.keepaliveS ?? 30,
       connectTimeout: options.connectTimeoutMs ?? 15_000,
       reconnectPeriod: 0,
+      resubscribe: false,
       username: options.username || undefined,
       password: options.password || undefined,
       ca: options.tls?.ca,

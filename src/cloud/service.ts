@@ -13,10 +13,14 @@ import type { Logger } from '../core/log.js';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../store/types.js';
 import { CloudCommands, type CommandHandler } from './commands.js';
-import { CloudConfigSync } from './config-sync.js';
+import { CloudConfigSync, type ConfigReport } from './config-sync.js';
 import { resolveDeviceId } from './device-id.js';
 import { MqttLink } from './link.js';
 import { EventOutbox } from './outbox.js';
+import { ContactsSync } from './contacts-sync/device-sync.js';
+import { FileUploader } from './files/uploader.js';
+import { CloudUploads, type RecordingsSource } from './uploads.js';
+import type { ContactsRepository } from '../contacts/repository.js';
 
 type Json = Record<string, unknown>;
 
@@ -38,6 +42,15 @@ export interface CloudServiceContext {
   sipLineReady(lineId: string): boolean;
   /** command handlers of the other features, by command name */
   commands: Record<string, CommandHandler>;
+  /** the contacts (null while that feature is not running): synced both ways */
+  contacts(): ContactsRepository | null;
+  /** the recordings index (null while that feature is not running) and where the files are */
+  recordings(): RecordingsSource | null;
+  recordingsDir: string;
+  /** a call is going on (uploads pause unless cloud.upload.duringCalls) */
+  callActive(): boolean;
+  /** the newest log lines, for logs.upload */
+  logText(): string;
   machineIdFile?: string;
 }
 
@@ -46,6 +59,9 @@ export class CloudService {
   #outbox: EventOutbox | null = null;
   #sync: CloudConfigSync | null = null;
   #commands: CloudCommands | null = null;
+  #uploader: FileUploader | null = null;
+  #uploads: CloudUploads | null = null;
+  #contactsSync: ContactsSync | null = null;
   readonly #off: Array<() => void> = [];
 
   constructor(private readonly ctx: CloudServiceContext) {}
@@ -62,6 +78,18 @@ export class CloudService {
     return this.#sync;
   }
 
+  /** For `deskline status` and the technician: where the link and the pushed config stand. */
+  describe(): { enabled: boolean; deviceId: string | null; connected: boolean; protocolVersion: 4 | 5 | null; outboxPending: number; config: ConfigReport | null } {
+    return {
+      enabled: this.#link !== null,
+      deviceId: this.#link?.deviceId ?? null,
+      connected: this.#link?.connected ?? false,
+      protocolVersion: this.#link?.protocolVersion ?? null,
+      outboxPending: this.#outbox?.pending ?? 0,
+      config: this.#sync?.state.report ?? null,
+    };
+  }
+
   async start(): Promise<void> {
     const { ctx } = this;
     const config = ctx.config();
@@ -69,7 +97,7 @@ export class CloudService {
       ctx.log.info('no cloud link configured (cloud.url is empty)');
       return;
     }
-    const deviceId = await resolveDeviceId(config.device.id, ctx.machineIdFile);
+    const deviceId = resolveDeviceId(config.device.id, ctx.machineIdFile);
     await mkdir(ctx.dir, { recursive: true, mode: 0o700 });
     const link = new MqttLink({
       deviceId, url: config.cloud.url, clock: ctx.clock, log: ctx.log.child({ ns: 'cloud:link' }), version: ctx.version,
@@ -92,6 +120,21 @@ export class CloudService {
       apply: (next, how) => ctx.reconfigure(next, how),
       sipRegistered: (ids, deadlineMs) => this.#sipRegistered(ids, deadlineMs),
     });
+    const uploader = new FileUploader({
+      link, clock: ctx.clock, log: ctx.log.child({ ns: 'cloud:upload' }), stateDir: join(ctx.dir, 'uploads', 'progress'),
+      mode: config.cloud.upload.mode, bytesPerSecond: config.cloud.upload.maxBytesPerSecond,
+      paused: () => !ctx.config().cloud.upload.duringCalls && ctx.callActive(),
+    });
+    this.#uploader = uploader;
+    const uploads = new CloudUploads({
+      uploader, clock: ctx.clock, log: ctx.log.child({ ns: 'cloud:upload' }), recordings: ctx.recordings, recordingsDir: ctx.recordingsDir,
+      spoolDir: join(ctx.dir, 'uploads', 'spool'), logText: ctx.logText, event: (type, data) => this.#event('uploads', type, data),
+    });
+    this.#uploads = uploads;
+    const contacts = ctx.contacts();
+    this.#contactsSync = contacts
+      ? new ContactsSync({ link, contacts, store: ctx.store, clock: ctx.clock, log: ctx.log.child({ ns: 'cloud:contacts' }), country: () => ctx.config().device.country })
+      : null;
     this.#commands = new CloudCommands({
       link, clock: ctx.clock, log: ctx.log.child({ ns: 'cloud:cmd' }), logPath: join(ctx.dir, 'commands.json'), audit,
       handlers: {
@@ -99,6 +142,18 @@ export class CloudService {
         restart: () => {
           ctx.clock.setTimeout(() => ctx.reconfigure(ctx.config(), { restart: true, reason: 'restart command' }), 500);
           return { restarting: true };
+        },
+        'recordings.upload': ({ args }) => {
+          const ids = args.ids;
+          if (ids !== undefined && (!Array.isArray(ids) || ids.length > 1000 || !ids.every((id) => typeof id === 'string'))) {
+            throw new DesklineError('CLOUD_BAD_ARGS', 'recordings.upload takes args.ids: a list of at most 1000 recording ids (none = every recording not uploaded yet)');
+          }
+          return { queued: uploads.uploadRecordings(ids as string[] | undefined) };
+        },
+        'logs.upload': () => uploads.uploadLogs(),
+        'contacts.resync': () => {
+          if (!this.#contactsSync) throw new DesklineError('CONTACTS_NOT_STARTED', 'the contacts service is not running');
+          return { resyncId: this.#contactsSync.requestResync('cloud command', true) };
         },
         ...ctx.commands,
       },
@@ -108,10 +163,15 @@ export class CloudService {
     outbox.attach(link);
     await this.#sync.start();
     await this.#commands.start();
+    await this.#contactsSync?.start();
+    if (config.cloud.upload.auto) uploads.uploadRecordings();
   }
 
   async stop(): Promise<void> {
     for (const off of this.#off.splice(0)) off();
+    this.#uploads?.stop();
+    await this.#uploader?.close();
+    await this.#contactsSync?.stop();
     await this.#commands?.stop();
     await this.#sync?.stop();
     this.#outbox?.detach();
@@ -130,13 +190,17 @@ export class CloudService {
     const { bus } = this.ctx;
     this.#off.push(
       bus.on('cloud', 'callStateChanged', (call) => {
+        if (call.state === 'ended') this.#uploader?.wake(); // uploads paused for the call go on
         if (call.state !== 'ended' && call.state !== 'active') return;
         this.#event('calls', call.state === 'ended' ? 'call.ended' : 'call.answered', {
           callId: call.callId, lineId: call.lineId, lineKind: call.lineKind, direction: call.direction, number: call.number,
           name: call.name, ...(call.reason ? { reason: call.reason } : {}), at: call.at,
         });
       }),
-      bus.on('cloud', 'recordingSaved', (r) => this.#event('recordings', 'recording.saved', { ...r })),
+      bus.on('cloud', 'recordingSaved', (r) => {
+        this.#event('recordings', 'recording.saved', { ...r });
+        if (this.ctx.config().cloud.upload.auto) this.#uploads?.uploadRecordings([r.recordingId]);
+      }),
       bus.on('cloud', 'peripheralChanged', (p) => this.#event('peripherals', p.attached ? 'peripheral.attached' : 'peripheral.detached', { ...p })),
       bus.on('cloud', 'storeRecovered', (r) => this.#event('alarms', 'store.recovered', { ...r })),
       bus.on('cloud', 'serviceFailed', (s) => this.#event('alarms', 'service.failed', { ...s })),

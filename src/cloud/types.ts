@@ -69,8 +69,8 @@ export interface CloudLink {
   publish(topic: string, payload: string | Buffer, options?: PublishOptions): Promise<PublishAck>;
   /**
    * Subscribes (QoS 1) and returns the function that removes this handler (and unsubscribes when it was the last).
-   * Resolves once the broker acknowledged the subscription (so not while the link is down: don't hold a start
-   * on it). `retainedOnEveryConnect`: subscribe again on every reconnect, so the broker sends the retained
+   * Resolves once the broker acknowledged the subscription, or at once while the link is down (it subscribes at
+   * every connect until the broker acknowledges); rejects when the broker refuses it. `retainedOnEveryConnect`: subscribe again on every reconnect, so the broker sends the retained
    * message again even when it kept our session (desired documents: compare revisions, don't trust the queue).
    */
   subscribe(filter: string, handler: MessageHandler, options?: SubscribeOptions): Promise<() => Promise<void>>;

@@ -162,7 +162,7 @@ export const ConfigSchema = Type.Object(
           { additionalProperties: false },
         ),
         { ...o, maxItems: 8 },
-      ), { default: [], description: 'SIP accounts; the first one places outgoing calls when there is no other line' }),
+      ), { default: [], description: 'SIP accounts; the first one places outgoing calls when there is no other line', restart: true }),
       tls: section('TLS and WSS connections to SIP servers', {
         caFile: field((o) => Type.String({ ...o, maxLength: 1024 }), {
           default: '',

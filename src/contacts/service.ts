@@ -24,6 +24,8 @@ export interface ContactsServiceContext {
   log: Logger;
   /** the line's country (config device.country) */
   country: () => string;
+  /** who this device is in the contacts' field stamps ('device:<deviceId>'), for the cloud sync's merge */
+  origin?: string;
 }
 
 /** A search result as the CLI and web UI show it. */
@@ -72,7 +74,7 @@ export class ContactsService implements Service {
 
   async start(): Promise<void> {
     const { ctx } = this;
-    const repository = await ContactsRepository.open({ store: ctx.store, country: ctx.country, clock: ctx.clock, log: ctx.log });
+    const repository = await ContactsRepository.open({ store: ctx.store, country: ctx.country, clock: ctx.clock, log: ctx.log, origin: ctx.origin });
     this.#repository = repository;
     this.#off.push(
       repository.onChange((id, change) => {

@@ -14,11 +14,36 @@ const REDACT = [
   'secret', '*.secret', 'key', '*.key', 'token', '*.token', 'setupCode', '*.setupCode',
 ];
 
-/** The root logger: structured JSON to stdout (journald), namespaced by `ns` per service and driver. */
-export function createLogger(options: { level?: LogLevel; destination?: DestinationStream } = {}): Logger {
+/**
+ * The newest log lines in memory, bounded in bytes: what the cloud's `logs.upload` command sends (the device may
+ * have no persistent journal). Lines are already redacted.
+ */
+export class LogRing {
+  #lines: string[] = [];
+  #bytes = 0;
+
+  constructor(readonly maxBytes = 2 * 1024 * 1024) {}
+
+  write(line: string): void {
+    this.#lines.push(line);
+    this.#bytes += line.length;
+    if (this.#bytes <= this.maxBytes) return;
+    let drop = 0;
+    while (this.#bytes > this.maxBytes && drop < this.#lines.length - 1) this.#bytes -= this.#lines[drop++].length;
+    this.#lines = this.#lines.slice(drop);
+  }
+
+  text(): string {
+    return this.#lines.join('');
+  }
+}
+
+/** The root logger: structured JSON to stdout (journald), namespaced by `ns` per service and driver; also into `ring` when given. */
+export function createLogger(options: { level?: LogLevel; destination?: DestinationStream; ring?: LogRing } = {}): Logger {
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
   return pino(
     { level: options.level ?? 'info', base: { app: 'deskline' }, redact: { paths: REDACT, censor: '[secret]' } },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.ring ? pino.multistream([{ level: 'trace', stream: destination }, { level: 'trace', stream: options.ring }]) : destination,
   );
 }
 

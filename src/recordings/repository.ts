@@ -19,7 +19,10 @@ export interface RecordingEntry {
   bytes: number;
   /** hex SHA-256 of the whole file; '' while recording */
   sha256: string;
+  /** true once the cloud confirmed it holds the file with this `sha256` (only then may quota delete it) */
   uploaded: boolean;
+  /** wall time (ms) the upload was confirmed; null when wall time was not trusted then; absent in older entries */
+  uploadedAt?: number | null;
   direction: CallDirection;
   /** the number as the line gave it ('' when unknown) */
   number: string;
@@ -42,7 +45,8 @@ function isRecordingEntry(doc: unknown): doc is RecordingEntry {
     typeof d.file === 'string' && d.file.length > 0 && !d.file.includes('/') && !d.file.startsWith('.') &&
     typeof d.startedAt === 'number' && typeof d.startedAtTrusted === 'boolean' &&
     typeof d.durationMs === 'number' && typeof d.bytes === 'number' && typeof d.sha256 === 'string' &&
-    typeof d.uploaded === 'boolean' && (d.direction === 'inbound' || d.direction === 'outbound') &&
+    typeof d.uploaded === 'boolean' && (d.uploadedAt === undefined || d.uploadedAt === null || typeof d.uploadedAt === 'number') &&
+    (d.direction === 'inbound' || d.direction === 'outbound') &&
     typeof d.number === 'string' && (d.contactId === null || typeof d.contactId === 'string') &&
     (d.state === 'recording' || d.state === 'saved')
   );
@@ -85,12 +89,20 @@ export class RecordingsRepository {
     return updated;
   }
 
-  async markUploaded(id: string): Promise<RecordingEntry> {
+  /**
+   * Marks a saved recording uploaded. `confirmed` is what the cloud confirmed (the file uploader's result): a
+   * checksum other than the recording's is refused, so a recording is never marked uploaded on a wrong copy.
+   */
+  async markUploaded(id: string, confirmed?: { sha256: string; at?: number | null }): Promise<RecordingEntry> {
     const entry = this.collection.entry(id);
     if (!entry) throw new RecordingError('RECORDING_NOT_FOUND', `no recording ${id}`);
     if (entry.state !== 'saved') throw new RecordingError('RECORDING_IN_PROGRESS', `recording ${id} is still being written`);
+    if (confirmed && confirmed.sha256 !== entry.sha256) {
+      throw new RecordingError('RECORDING_BAD_REQUEST', `recording ${id} has sha256 ${entry.sha256}, the cloud confirmed ${confirmed.sha256}`);
+    }
     if (entry.uploaded) return { ...entry };
-    const updated = await this.collection.update(id, (doc) => ({ ...doc, uploaded: true }));
+    const uploadedAt = confirmed?.at ?? null;
+    const updated = await this.collection.update(id, (doc) => ({ ...doc, uploaded: true, uploadedAt }));
     if (!updated) throw new RecordingError('RECORDING_NOT_FOUND', `no recording ${id}`);
     return updated;
   }
@@ -127,6 +139,11 @@ export class RecordingsRepository {
   /** Saved, uploaded recordings, oldest first. */
   uploadedOldestFirst(): RecordingEntry[] {
     return this.#all((e) => e.state === 'saved' && e.uploaded).sort(byAge);
+  }
+
+  /** Saved recordings the cloud has not confirmed yet, oldest first: what the uploader works through. */
+  pendingUploads(): RecordingEntry[] {
+    return this.#all((e) => e.state === 'saved' && !e.uploaded).sort(byAge);
   }
 
   /** Recordings whose file is (or was, before a restart) being written. */

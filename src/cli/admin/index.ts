@@ -6,14 +6,15 @@ import type { Command } from 'commander';
 import { addCmdCommand } from './cmd.js';
 import { addConfigCommands } from './config.js';
 import { addContactsCommands } from './contacts.js';
-import { connectOptions } from './connect.js';
+import { connectAdmin, connectOptions } from './connect.js';
 import { addDevicesCommand } from './devices.js';
+import { addRecordingsCommands } from './recordings.js';
 import { addWatchCommand } from './watch.js';
 
 export function addAdminCommands(program: Command): void {
   const admin = program
     .command('admin')
-    .description('manage a fleet of phones over MQTT as a cloud admin: devices, config push, commands, live events, contacts')
+    .description('manage a fleet of phones over MQTT as a cloud admin: devices, config push, commands, live events, contacts, recordings')
     .addHelpText(
       'after',
       '\nConnection: each option can come from its DESKLINE_ADMIN_* variable instead (DESKLINE_ADMIN_URL, _CA, _CERT, _KEY, _USERNAME, _PASSWORD).\n' +
@@ -25,4 +26,5 @@ export function addAdminCommands(program: Command): void {
   addCmdCommand(admin);
   addWatchCommand(admin);
   addContactsCommands(admin);
+  addRecordingsCommands(admin, connectAdmin);
 }

@@ -56,12 +56,12 @@ describe('device id', () => {
   it('is device.id when set, else derived from the machine id, and says what to do when it can be neither', async () => {
     const dir = await makeTempDir('device-id');
     const file = join(dir, 'machine-id');
-    expect(await resolveDeviceId('shop-7', file)).toBe('shop-7');
+    expect(resolveDeviceId('shop-7', file)).toBe('shop-7');
     writeFileSync(file, '4C4C4544003151108035B4C04F4D4A33\n');
-    expect(await resolveDeviceId('', file)).toBe('dl-4c4c45440031');
+    expect(resolveDeviceId('', file)).toBe('dl-4c4c45440031');
     writeFileSync(file, 'uninitialized\n');
-    await expect(resolveDeviceId('', file)).rejects.toMatchObject({ code: 'CLOUD_NO_DEVICE_ID', message: expect.stringMatching(/set device\.id/) });
-    await expect(resolveDeviceId('', join(dir, 'missing'))).rejects.toMatchObject({ code: 'CLOUD_NO_DEVICE_ID' });
-    await expect(resolveDeviceId('bad/id', file)).rejects.toMatchObject({ code: 'CLOUD_BAD_TOPIC_LEVEL' });
+    expect(() => resolveDeviceId('', file)).toThrow(expect.objectContaining({ code: 'CLOUD_NO_DEVICE_ID', message: expect.stringMatching(/set device\.id/) }));
+    expect(() => resolveDeviceId('', join(dir, 'missing'))).toThrow(expect.objectContaining({ code: 'CLOUD_NO_DEVICE_ID' }));
+    expect(() => resolveDeviceId('bad/id', file)).toThrow(expect.objectContaining({ code: 'CLOUD_BAD_TOPIC_LEVEL' }));
   });
 });

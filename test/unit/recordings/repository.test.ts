@@ -61,4 +61,22 @@ describe('RecordingsRepository', () => {
     repo.get('a')!.uploaded = true;
     expect(repo.get('a')?.uploaded).toBe(false);
   });
+
+  it('lists what waits for upload oldest first, and marks uploaded only with the checksum the cloud confirmed', async () => {
+    const repo = await RecordingsRepository.open(await fileStore());
+    await repo.add(entry('new', 3000));
+    await repo.add(entry('old', 1000));
+    await repo.add(entry('busy', 2000, { state: 'recording', durationMs: 0, bytes: 0, sha256: '' }));
+    await repo.add(entry('done', 500, { uploaded: true }));
+    expect(repo.pendingUploads().map((e) => e.id)).toEqual(['old', 'new']);
+
+    await expect(repo.markUploaded('old', { sha256: 'cd'.repeat(32), at: 5000 })).rejects.toMatchObject({ code: 'RECORDING_BAD_REQUEST' });
+    expect(repo.get('old')?.uploaded).toBe(false);
+    expect(await repo.markUploaded('old', { sha256: 'ab'.repeat(32), at: 5000 })).toMatchObject({ uploaded: true, uploadedAt: 5000 });
+    expect(await repo.markUploaded('new', { sha256: 'ab'.repeat(32), at: null })).toMatchObject({ uploaded: true, uploadedAt: null });
+    expect(repo.pendingUploads()).toEqual([]);
+    expect(recordingsSpec.isValid?.({ ...entry('x', 1), uploadedAt: 'yesterday' })).toBe(false);
+    // entries written before uploadedAt existed stay valid
+    expect(recordingsSpec.isValid?.(entry('x', 1))).toBe(true);
+  });
 });
