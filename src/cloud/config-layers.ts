@@ -104,8 +104,9 @@ export interface Composed {
 /** Joins the file layer, the cloud layers and the local edits in the documented order. */
 export function composeLayers(fileLayer: Json, layers: CloudLayers, localEdits: Json = {}): Composed {
   const device = layers.device?.config ?? {};
-  // the group order comes from device.groups as the file and the device document set it (groups can't reorder themselves)
-  const head = mergeLayers(fileLayer, device, localEdits) as { device?: { groups?: unknown } };
+  // the group order comes from device.groups as the file, the device document and the local edits it leaves
+  // unset give it (groups can't reorder themselves)
+  const head = mergeLayers(fileLayer, localEditsUnder(localEdits, leafPaths(device)).layer, device) as { device?: { groups?: unknown } };
   const order = Array.isArray(head.device?.groups) ? head.device.groups.filter((g): g is string => typeof g === 'string') : [];
   const groupLayers = order.map((g) => layers.groups[g]?.config).filter(isPlainObject);
   const cloudPaths = [...groupLayers, device].flatMap((layer) => leafPaths(layer));

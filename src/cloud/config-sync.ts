@@ -116,6 +116,8 @@ export class CloudConfigSync {
   #unsubscribe: Array<() => Promise<void>> = [];
   #subscribedGroups = new Set<string>();
   #stopped = false;
+  /** ends the health-check waits of a trial when the service stops */
+  readonly #abandonWaits: Array<() => void> = [];
   /** evaluations run one at a time */
   #queue: Promise<void> = Promise.resolve();
   readonly #topics;
@@ -151,6 +153,8 @@ export class CloudConfigSync {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    // a trial waiting on its checks is left as it is: it runs again at the next start
+    for (const abandon of this.#abandonWaits.splice(0)) abandon();
     this.context.clock.clear(this.#batch);
     for (const off of this.#unsubscribe.splice(0)) await off().catch(() => undefined);
     await this.#queue.catch(() => undefined);
@@ -185,13 +189,15 @@ export class CloudConfigSync {
     const parsed = parseDesired(payload);
     if ('error' in parsed) {
       log.warn({ group, problem: parsed.error }, 'ignored a desired config document');
-      const rev = this.#state.seen.device;
-      if (group === null) void this.#report({ ...this.#revisions(this.#state.good), rev, status: 'rejected', errors: [{ path: '', message: parsed.error }] });
+      if (group === null) {
+        this.#enqueue(() => this.#report({ ...this.#revisions(this.#state.good), rev: this.#state.seen.device, status: 'rejected', errors: [{ path: '', message: parsed.error }] }));
+      }
       return;
     }
     const { doc } = parsed;
     const seen = group === null ? this.#state.seen.device : this.#state.seen.groups[group] ?? 0;
-    if (doc.rev <= seen) return; // already considered (a retained redelivery, or stale)
+    const waiting = (group === null ? this.#incoming.device : this.#incoming.groups[group])?.rev ?? 0;
+    if (doc.rev <= Math.max(seen, waiting)) return; // already considered or waiting (a retained redelivery, or stale)
     if (group === null) this.#incoming.device = doc;
     else this.#incoming.groups[group] = doc;
     clock.clear(this.#batch);
@@ -280,7 +286,10 @@ export class CloudConfigSync {
       const checks: Array<Promise<string | null>> = [];
       if (trial.link) checks.push(this.#linkUp(health.linkBackS * 1000));
       if (trial.sipAccounts.length > 0) checks.push(this.context.sipRegistered(trial.sipAccounts, health.sipRegisteredS * 1000));
-      for (const problem of await Promise.all(checks)) if (problem) problems.push(problem);
+      const stopped = new Promise<'stopped'>((resolve) => this.#abandonWaits.push(() => resolve('stopped')));
+      const results = await Promise.race([Promise.all(checks), stopped]);
+      if (results === 'stopped') return;
+      for (const problem of results) if (problem) problems.push(problem);
     }
     if (this.#stopped) return;
     const localEdits = composeLayers(this.context.fileLayer, trial.layers, this.context.localEdits).localEdits;
@@ -319,6 +328,10 @@ export class CloudConfigSync {
         clock.clear(timer);
         off();
         resolve(null);
+      });
+      this.#abandonWaits.push(() => {
+        clock.clear(timer);
+        off();
       });
     });
   }

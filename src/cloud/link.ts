@@ -4,8 +4,9 @@
  * - MQTT 5 with a persistent session (clean start off, session expiry of a week), falling back to 3.1.1 when
  *   the broker refuses protocol version 5 (CONNACK 0x84 "unsupported protocol version" / 3.1.1 return code 1).
  * - Client id = device id; TLS with a client certificate (mqtts://) or user name and password.
- * - Reconnects are ours, not mqtt.js's fixed period: exponential back-off with full jitter on the injected
- *   clock (AWS architecture blog "Exponential Backoff And Jitter"), reset after a connection that stayed up.
+ * - Reconnects are ours, not mqtt.js's fixed period: exponential back-off with "equal jitter" (half the window
+ *   plus a random half; AWS architecture blog "Exponential Backoff And Jitter") on the injected clock, reset
+ *   after a connection that stayed up.
  * - Presence: a retained `offline` Last Will, and a retained `online` published on every (re)connect.
  * - QoS 1 publishes made while the link is down wait in mqtt.js's outgoing store and go out, in order, once it
  *   is up (in memory: events that must survive a reboot go through the durable outbox, outbox.ts).
@@ -70,7 +71,7 @@ export function topicMatches(filter: string, topic: string): boolean {
   return f.length === t.length;
 }
 
-/** The delay before retry number `attempt` (0-based): full jitter over an exponentially growing window. */
+/** The delay before retry number `attempt` (0-based): half an exponentially growing window plus a random half. */
 export function backoffDelay(attempt: number, backoff: LinkBackoff, random: () => number): number {
   const window = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 30));
   return Math.round(window / 2 + random() * (window / 2));

@@ -17,6 +17,7 @@ import { CloudConfigSync, type ConfigReport } from './config-sync.js';
 import { resolveDeviceId } from './device-id.js';
 import { MqttLink } from './link.js';
 import { EventOutbox } from './outbox.js';
+import { DeviceIdentity, type TlsIdentity } from './identity.js';
 import { ContactsSync } from './contacts-sync/device-sync.js';
 import { FileUploader } from './files/uploader.js';
 import { CloudUploads, type RecordingsSource } from './uploads.js';
@@ -99,11 +100,14 @@ export class CloudService {
     }
     const deviceId = resolveDeviceId(config.device.id, ctx.machineIdFile);
     await mkdir(ctx.dir, { recursive: true, mode: 0o700 });
+    const identity = new DeviceIdentity({ dir: join(ctx.dir, 'identity'), deviceId, now: () => (ctx.clock.wallTimeTrusted ? ctx.clock.now() : null) });
+    const rotated = await identity.rotated();
+    const tls = await readTls(config, rotated);
     const link = new MqttLink({
       deviceId, url: config.cloud.url, clock: ctx.clock, log: ctx.log.child({ ns: 'cloud:link' }), version: ctx.version,
-      username: config.cloud.username || (config.cloud.cert ? undefined : deviceId),
+      username: config.cloud.username || (tls?.cert ? undefined : deviceId),
       password: config.cloud.password || undefined,
-      tls: await readTls(config),
+      tls,
       backoff: { maxMs: config.cloud.reconnectMaxS * 1000 },
     });
     this.#link = link;
@@ -151,6 +155,16 @@ export class CloudService {
           return { queued: uploads.uploadRecordings(ids as string[] | undefined) };
         },
         'logs.upload': () => uploads.uploadLogs(),
+        'cert.rotate': () => {
+          if (!tls?.cert) throw new DesklineError('CERT_NOT_IN_USE', 'this phone connects with a user name and password, not a client certificate (set cloud.cert and cloud.key)');
+          return identity.createRequest();
+        },
+        'cert.install': async ({ args }) => {
+          const installed = await identity.install(args.certificate as string);
+          // the answer goes out first; then the link is rebuilt with the new identity (kept only if it connects)
+          ctx.clock.setTimeout(() => ctx.reconfigure(ctx.config(), { restart: true, reason: 'new client certificate' }), 500);
+          return { ...installed, switching: true };
+        },
         'contacts.resync': () => {
           if (!this.#contactsSync) throw new DesklineError('CONTACTS_NOT_STARTED', 'the contacts service is not running');
           return { resyncId: this.#contactsSync.requestResync('cloud command', true) };
@@ -165,6 +179,32 @@ export class CloudService {
     await this.#commands.start();
     await this.#contactsSync?.start();
     if (config.cloud.upload.auto) uploads.uploadRecordings();
+    if (await identity.switchPending()) void this.#settleIdentitySwitch(identity, link);
+  }
+
+  /** A new client certificate is on trial: keep it if the link comes up in time, else put the old one back. */
+  async #settleIdentitySwitch(identity: DeviceIdentity, link: MqttLink): Promise<void> {
+    const { ctx } = this;
+    const deadlineS = ctx.config().cloud.health.linkBackS;
+    const up = link.connected || await new Promise<boolean>((resolve) => {
+      const timer = ctx.clock.setTimeout(() => {
+        off();
+        resolve(false);
+      }, deadlineS * 1000);
+      const off = link.on('connected', () => {
+        ctx.clock.clear(timer);
+        off();
+        resolve(true);
+      });
+    });
+    await identity.settleSwitch(up);
+    if (up) {
+      this.#event('identity', 'cert.switched', { deviceId: link.deviceId });
+      return;
+    }
+    ctx.log.warn({ deadlineS }, 'the cloud link did not come up with the new client certificate: back to the old one');
+    this.#event('identity', 'cert.switch_failed', { reason: `cloud link not up within ${deadlineS} s with the new certificate` });
+    ctx.reconfigure(ctx.config(), { restart: true, reason: 'new client certificate refused: back to the old one' });
   }
 
   async stop(): Promise<void> {
@@ -234,22 +274,25 @@ export class CloudService {
   }
 }
 
-async function readTls(config: Config): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined> {
+/** The CA and the client identity: a rotated one (identity.ts) before the one from provisioning (cloud.cert/key). */
+async function readTls(config: Config, rotated: { cert: Buffer; key: Buffer } | null): Promise<TlsIdentity | undefined> {
   const { ca, cert, key } = config.cloud;
+  if (rotated) return { ...(ca ? { ca: await readPem(ca, 'cloud.ca', '-----BEGIN CERTIFICATE-----') } : {}), ...rotated };
   if (!ca && !cert && !key) return undefined;
   if (Boolean(cert) !== Boolean(key)) throw new DesklineError('CONFIG_INVALID', 'cloud.cert and cloud.key go together: set both (client certificate) or neither (user name and password)');
-  const read = async (path: string, field: string, marker: string) => {
-    try {
-      const pem = await readFile(path);
-      if (!pem.includes(marker)) throw new Error(`no ${marker.replace(/-/g, '').trim().toLowerCase()} in it`);
-      return pem;
-    } catch (error) {
-      throw new DesklineError('CONFIG_INVALID', `${field} ${path}: ${(error as Error).message}`);
-    }
-  };
   return {
-    ...(ca ? { ca: await read(ca, 'cloud.ca', '-----BEGIN CERTIFICATE-----') } : {}),
-    ...(cert ? { cert: await read(cert, 'cloud.cert', '-----BEGIN CERTIFICATE-----') } : {}),
-    ...(key ? { key: await read(key, 'cloud.key', 'PRIVATE KEY-----') } : {}),
+    ...(ca ? { ca: await readPem(ca, 'cloud.ca', '-----BEGIN CERTIFICATE-----') } : {}),
+    ...(cert ? { cert: await readPem(cert, 'cloud.cert', '-----BEGIN CERTIFICATE-----') } : {}),
+    ...(key ? { key: await readPem(key, 'cloud.key', 'PRIVATE KEY-----') } : {}),
   };
+}
+
+async function readPem(path: string, field: string, marker: string): Promise<Buffer> {
+  try {
+    const pem = await readFile(path);
+    if (!pem.includes(marker)) throw new Error(`no ${marker.replace(/-/g, '').trim().toLowerCase()} in it`);
+    return pem;
+  } catch (error) {
+    throw new DesklineError('CONFIG_INVALID', `${field} ${path}: ${(error as Error).message}`);
+  }
 }
