@@ -28,6 +28,8 @@ import { setInterval, clearInterval } from 'node:timers';
 export const SUITES = [
   { name: 'unit', budgetSec: 300, optional: false },
   { name: 'integration', budgetSec: 600, optional: false },
+  // long real outages and kills (the 60 s broker outage of the cloud outbox)
+  { name: 'chaos', budgetSec: 240, optional: false },
   { name: 'fuzz', budgetSec: 240, optional: true },
   { name: 'e2e', budgetSec: 300, optional: false },
 ];

@@ -2,9 +2,12 @@
 // queue limits raised above Mosquitto's silent-drop default, optionally TLS client certificates) and an admin
 // client (mqtt.js) that reads what devices publish.
 
+import { join } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
 import { startMosquitto, type Mosquitto, type MosquittoOptions } from './peers/mosquitto.js';
+import { delay, spawnPeer, type PeerProcess } from './process.js';
 import { topicMatches } from '../../src/cloud/link.js';
+import { projectRoot } from '../../src/core/paths.js';
 
 export const ADMIN = { username: 'cloud-admin', password: 'admin-pw-for-tests' };
 
@@ -119,5 +122,25 @@ export class AdminClient {
 
   async close(): Promise<void> {
     await this.client.endAsync(true);
+  }
+}
+
+/** A device stand-in with the runtime's own store, outbox and link in a process of its own (cloud-outbox-child.ts). */
+export function startOutboxDevice(storeDir: string, url: string, id: string): Promise<PeerProcess> {
+  return spawnPeer({
+    name: 'outbox-device', command: process.execPath, debianPackage: 'nodejs', cwd: projectRoot(), stdin: 'pipe',
+    args: ['--import', 'tsx', join(projectRoot(), 'test', 'support', 'cloud-outbox-child.ts'), storeDir, url, id, deviceUsers([id])[id]],
+    ready: { line: /^ready$/ }, readyTimeoutMs: 20_000,
+  });
+}
+
+/** Has the stand-in append `count` events to `stream` and waits until they are all on its disk. */
+export async function emitEvents(device: PeerProcess, count: number, stream: string): Promise<void> {
+  const done = () => device.output().split('\n').filter((l) => l.startsWith('pending ')).length;
+  const before = done();
+  device.child.stdin!.write(`emit ${count} ${stream}\n`);
+  for (let waited = 0; done() === before; waited += 50) {
+    if (waited > 60_000) throw new Error(`the device did not append ${count} ${stream} events:\n${device.output().slice(-2000)}`);
+    await delay(50);
   }
 }
