@@ -26,6 +26,7 @@ import {
   validateComposed, type CloudLayers, type DesiredDocument,
 } from './config-layers.js';
 import { deviceTopics, groupDesiredTopic, type CloudPayloads, type ConfigErrorItem } from './topics.js';
+import { linkUpWithin } from './link.js';
 import type { CloudLink } from './types.js';
 
 export type ConfigReport = CloudPayloads['config/reported'];
@@ -316,24 +317,10 @@ export class CloudConfigSync {
     return validateComposed(composeLayers(this.context.fileLayer, this.#state.good, this.context.localEdits)).config;
   }
 
-  #linkUp(deadlineMs: number): Promise<string | null> {
-    const { link, clock } = this.context;
-    if (link.connected) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      const timer = clock.setTimeout(() => {
-        off();
-        resolve(`cloud link not back within ${Math.round(deadlineMs / 1000)} s`);
-      }, deadlineMs);
-      const off = link.on('connected', () => {
-        clock.clear(timer);
-        off();
-        resolve(null);
-      });
-      this.#abandonWaits.push(() => {
-        clock.clear(timer);
-        off();
-      });
-    });
+  async #linkUp(deadlineMs: number): Promise<string | null> {
+    const wait = linkUpWithin(this.context.link, this.context.clock, deadlineMs);
+    this.#abandonWaits.push(wait.cancel);
+    return (await wait.up) ? null : `cloud link not back within ${Math.round(deadlineMs / 1000)} s`;
   }
 
   #now(): number | null {

@@ -310,3 +310,22 @@ export class MqttLink implements CloudLink {
     }
   }
 }
+
+/**
+ * Waits for a link to be up: `up` resolves true at once when it is, or when it connects, and false when
+ * `deadlineMs` passes first or `cancel` is called (the health checks of a config or certificate on trial).
+ */
+export function linkUpWithin(link: CloudLink, clock: Clock, deadlineMs: number): { up: Promise<boolean>; cancel(): void } {
+  if (link.connected) return { up: Promise.resolve(true), cancel: () => undefined };
+  let finish: (up: boolean) => void = () => undefined;
+  const up = new Promise<boolean>((resolve) => {
+    const timer = clock.setTimeout(() => finish(false), deadlineMs);
+    const off = link.on('connected', () => finish(true));
+    finish = (result) => {
+      clock.clear(timer);
+      off();
+      resolve(result);
+    };
+  });
+  return { up, cancel: () => finish(false) };
+}

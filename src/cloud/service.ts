@@ -15,7 +15,7 @@ import type { Store } from '../store/types.js';
 import { CloudCommands, type CommandHandler } from './commands.js';
 import { CloudConfigSync, type ConfigReport } from './config-sync.js';
 import { resolveDeviceId } from './device-id.js';
-import { MqttLink } from './link.js';
+import { MqttLink, linkUpWithin } from './link.js';
 import { EventOutbox } from './outbox.js';
 import { DeviceIdentity, type TlsIdentity } from './identity.js';
 import { ContactsSync } from './contacts-sync/device-sync.js';
@@ -144,7 +144,7 @@ export class CloudService {
       handlers: {
         ping: () => ({ pong: true, version: ctx.version, at: ctx.clock.wallTimeTrusted ? ctx.clock.now() : null, uptimeS: Math.round(process.uptime()) }),
         restart: () => {
-          ctx.clock.setTimeout(() => ctx.reconfigure(ctx.config(), { restart: true, reason: 'restart command' }), 500);
+          this.#restartSoon('restart command');
           return { restarting: true };
         },
         'recordings.upload': ({ args }) => {
@@ -161,8 +161,8 @@ export class CloudService {
         },
         'cert.install': async ({ args }) => {
           const installed = await identity.install(args.certificate as string);
-          // the answer goes out first; then the link is rebuilt with the new identity (kept only if it connects)
-          ctx.clock.setTimeout(() => ctx.reconfigure(ctx.config(), { restart: true, reason: 'new client certificate' }), 500);
+          // the link is rebuilt with the new identity (kept only if it connects)
+          this.#restartSoon('new client certificate');
           return { ...installed, switching: true };
         },
         'contacts.resync': () => {
@@ -182,21 +182,16 @@ export class CloudService {
     if (await identity.switchPending()) void this.#settleIdentitySwitch(identity, link);
   }
 
+  /** Rebuilds the runtime half a second from now, so the command's answer goes out first. */
+  #restartSoon(reason: string): void {
+    this.ctx.clock.setTimeout(() => this.ctx.reconfigure(this.ctx.config(), { restart: true, reason }), 500);
+  }
+
   /** A new client certificate is on trial: keep it if the link comes up in time, else put the old one back. */
   async #settleIdentitySwitch(identity: DeviceIdentity, link: MqttLink): Promise<void> {
     const { ctx } = this;
     const deadlineS = ctx.config().cloud.health.linkBackS;
-    const up = link.connected || await new Promise<boolean>((resolve) => {
-      const timer = ctx.clock.setTimeout(() => {
-        off();
-        resolve(false);
-      }, deadlineS * 1000);
-      const off = link.on('connected', () => {
-        ctx.clock.clear(timer);
-        off();
-        resolve(true);
-      });
-    });
+    const up = await linkUpWithin(link, ctx.clock, deadlineS * 1000).up;
     await identity.settleSwitch(up);
     if (up) {
       this.#event('identity', 'cert.switched', { deviceId: link.deviceId });

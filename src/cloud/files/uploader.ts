@@ -480,31 +480,25 @@ export class FileUploader {
   }
 
   /** init until the cloud answers it (resending on timeouts and "try again"). */
-  async #init(transfer: Transfer): Promise<InitOutcome> {
-    for (;;) {
-      const outcome = this.#mode === 'generic' ? await this.#genericInit(transfer) : await this.#emqxCommand('init', transfer);
-      if (outcome.kind === 'rejected') throw new FileTransferError('FILE_UPLOAD_REJECTED', `the cloud refused ${transfer.request.fileId}: ${outcome.reason}`);
-      if (outcome.kind === 'pause') {
-        await this.#hold(this.#quotaPauseMs);
-        continue;
-      }
-      if (outcome.kind === 'retry') continue;
-      return outcome;
-    }
+  #init(transfer: Transfer): Promise<Exclude<InitOutcome, { kind: 'retry' | 'pause' | 'rejected' }>> {
+    return this.#untilAnswered(transfer, () => (this.#mode === 'generic' ? this.#genericInit(transfer) : this.#emqxCommand('init', transfer)));
   }
 
   async #fin(transfer: Transfer): Promise<FinOutcome> {
+    const outcome = await this.#untilAnswered(transfer, () => (this.#mode === 'generic' ? this.#genericFin(transfer) : this.#emqxCommand('fin', transfer)));
+    // EIP-0021: a successful fin with the checksum in its topic means the broker verified the assembled file
+    return outcome.kind === 'ok' ? { kind: 'verified', checksum: transfer.checksum } : outcome;
+  }
+
+  /** Sends a command until the cloud gives a final answer: waits out "quota exceeded", repeats "try again", throws on a refusal. */
+  async #untilAnswered<O extends { kind: string }>(transfer: Transfer, send: () => Promise<O>): Promise<Exclude<O, { kind: 'retry' | 'pause' | 'rejected' }>> {
     for (;;) {
-      const outcome = this.#mode === 'generic' ? await this.#genericFin(transfer) : await this.#emqxCommand('fin', transfer);
-      // EIP-0021: a successful fin with the checksum in its topic means the broker verified the assembled file
-      if (outcome.kind === 'ok') return { kind: 'verified', checksum: transfer.checksum };
-      if (outcome.kind === 'rejected') throw new FileTransferError('FILE_UPLOAD_REJECTED', `the cloud refused ${transfer.request.fileId}: ${outcome.reason}`);
-      if (outcome.kind === 'pause') {
-        await this.#hold(this.#quotaPauseMs);
-        continue;
+      const outcome = await send();
+      if (outcome.kind === 'rejected') {
+        throw new FileTransferError('FILE_UPLOAD_REJECTED', `the cloud refused ${transfer.request.fileId}: ${(outcome as { reason?: string }).reason ?? ''}`);
       }
-      if (outcome.kind === 'retry') continue;
-      return outcome;
+      if (outcome.kind === 'pause') await this.#hold(this.#quotaPauseMs);
+      else if (outcome.kind !== 'retry') return outcome as Exclude<O, { kind: 'retry' | 'pause' | 'rejected' }>;
     }
   }
 
