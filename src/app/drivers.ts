@@ -13,6 +13,9 @@ import type { McuDriver } from '../../drivers/mcu/types.js';
 import { SimModem } from '../../drivers/modem/sim.js';
 import type { ModemDriver } from '../../drivers/modem/types.js';
 import { SimReceiptPrinter } from '../../drivers/printer/sim.js';
+import { LpReceiptPrinter } from '../../drivers/printer/lp.js';
+import { NetworkReceiptPrinter } from '../../drivers/printer/network.js';
+import { UsbReceiptPrinter } from '../../drivers/printer/usb.js';
 import type { ReceiptPrinter } from '../../drivers/printer/types.js';
 import type { Board } from '../board/board.js';
 import type { Clock } from '../core/clock.js';
@@ -62,7 +65,12 @@ export function createDrivers(board: Board, clock: Clock, log: Logger): { driver
     : cid.driver === 'sim' ? (sims.callerId = new SimCallerIdSource())
     : new SerialCallerIdSource({ path: cid.path, baudRate: cid.baudRate, format: cid.format });
   const hid = board.hid.driver === 'sim' ? (sims.hid = new SimTelephonyHid()) : new HidrawTelephony({ match: board.hid.match, timer: clock });
-  const printer = board.printer.driver === 'sim' ? (sims.printer = new SimReceiptPrinter(board.printer.paperWidthMm)) : notYet('the receipt printer', board.printer.driver, board);
+  const p = board.printer;
+  const printerOptions = { paperWidthMm: p.paperWidthMm, timers: clock, log: log.child({ ns: 'printer' }) };
+  const printer = p.driver === 'sim' ? (sims.printer = new SimReceiptPrinter(p.paperWidthMm))
+    : p.driver === 'usb' ? new UsbReceiptPrinter({ ...printerOptions, match: p.match })
+    : p.driver === 'lp' ? new LpReceiptPrinter({ ...printerOptions, path: p.path })
+    : new NetworkReceiptPrinter({ ...printerOptions, host: p.host, port: p.port });
   const modem = board.modem.driver === 'none' ? null : board.modem.driver === 'sim' ? (sims.modem = new SimModem()) : notYet('the cellular modem', board.modem.driver, board);
   const audio = board.audio.driver === 'sim'
     ? (sims.audio = new SimAudio())

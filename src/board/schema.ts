@@ -10,6 +10,9 @@ const SerialPortRef = {
   baudRate: Type.Integer({ minimum: 300, maximum: 4000000, description: 'UART speed' }),
 };
 
+/** Receipt paper: 58 mm (32 columns at font A) or 80 mm (48). */
+const PaperWidth = Type.Union([Type.Literal(58), Type.Literal(80)]);
+
 const UsbMatch = Type.Object(
   {
     vendorId: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffff })),
@@ -43,8 +46,19 @@ export const BoardSchema = Type.Object(
     ]),
     hid: Type.Union([Sim, Type.Object({ driver: Type.Literal('hidraw'), match: Type.Array(UsbMatch, { minItems: 1 }) }, { additionalProperties: false })]),
     printer: Type.Union([
-      Type.Object({ driver: Type.Literal('sim'), paperWidthMm: Type.Union([Type.Literal(58), Type.Literal(80)]) }, { additionalProperties: false }),
-      Type.Object({ driver: Type.Literal('usb'), match: Type.Array(UsbMatch, { minItems: 1 }), paperWidthMm: Type.Union([Type.Literal(58), Type.Literal(80)]) }, { additionalProperties: false }),
+      Type.Object({ driver: Type.Literal('sim'), paperWidthMm: PaperWidth }, { additionalProperties: false }),
+      Type.Object({ driver: Type.Literal('usb'), match: Type.Array(UsbMatch, { minItems: 1 }), paperWidthMm: PaperWidth }, { additionalProperties: false }),
+      Type.Object({
+        driver: Type.Literal('lp'),
+        path: Type.String({ minLength: 1, description: 'usblp device node, e.g. /dev/usb/lp0 or a udev symlink /dev/deskline/printer' }),
+        paperWidthMm: PaperWidth,
+      }, { additionalProperties: false }),
+      Type.Object({
+        driver: Type.Literal('network'),
+        host: Type.String({ minLength: 1, description: 'Printer host name or IP address (raw TCP, "JetDirect")' }),
+        port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 9100, description: 'Raw TCP port; default 9100' })),
+        paperWidthMm: PaperWidth,
+      }, { additionalProperties: false }),
     ]),
     modem: Type.Union([
       Sim,
