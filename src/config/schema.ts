@@ -281,6 +281,27 @@ export const ConfigSchema = Type.Object(
         }),
       }),
     }),
+    printing: section('Receipt printing: slips from templates (src/printing)', {
+      encoding: field((o) => Type.Union(['gb18030', 'euc-kr', 'big5', 'shift_jis', 'cp437', 'cp852', 'cp858', 'cp866', 'cp1252'].map((e) => Type.Literal(e)), o), {
+        default: 'gb18030',
+        description: 'Printer text encoding: gb18030 = Chinese printers, euc-kr = Korean printers (FS & + ESC R 13), a cp* code page for Latin text',
+      }),
+      locale: field((o) => Type.Union([Type.Literal(''), Type.Literal('en'), Type.Literal('zh'), Type.Literal('ko')], o), {
+        default: '',
+        description: "Language of the slips' labels; empty = from the encoding (zh for gb18030, ko for euc-kr, else en)",
+      }),
+      timeZone: field((o) => Type.String({ ...o, maxLength: 64 }), { default: '', description: "IANA time zone for times on slips ('Asia/Shanghai'); empty = the system's" }),
+      mapUrlBase: field((o) => Type.String({ ...o, maxLength: 200, pattern: '^https?://\\S+$' }), {
+        default: 'https://maps.google.com/?q=',
+        description: "Map link of the order slip's QR: this plus the URL-encoded address (e.g. https://uri.amap.com/search?keyword= or https://map.naver.com/p/search/)",
+      }),
+      templates: section('Receipt templates (receiptline markup) pushed from the cloud, replacing the built-in ones; one that fails to render falls back to the built-in one', {
+        order: field((o) => Type.String({ ...o, maxLength: 16384 }), { default: '', description: 'Order and delivery slip; empty = the built-in one' }),
+        'customer-card': field((o) => Type.String({ ...o, maxLength: 16384 }), { default: '', description: 'Customer card; empty = the built-in one' }),
+        'call-list': field((o) => Type.String({ ...o, maxLength: 16384 }), { default: '', description: 'Call-list slip; empty = the built-in one' }),
+        'day-summary': field((o) => Type.String({ ...o, maxLength: 16384 }), { default: '', description: 'End-of-day summary; empty = the built-in one' }),
+      }),
+    }),
     control: section('Local control socket used by the deskline CLI', {
       socket: field((o) => Type.String(o), {
         default: '',
