@@ -23,6 +23,7 @@ import { HidService } from '../hid/service.js';
 import { HistoryService } from '../history/service.js';
 import { MediaEngine } from '../media/engine.js';
 import { PhoneService } from '../phone/service.js';
+import { PrintingService } from '../printing/service.js';
 import { RecordingsService } from '../recordings/service.js';
 import { ScreenPopService, type PoppedContact } from '../screen-pop/service.js';
 import { advertisedAddress, sipLineAccount } from '../sip/config.js';
@@ -78,6 +79,7 @@ export interface App {
   readonly history: HistoryService;
   readonly recordings: RecordingsService;
   readonly cloud: CloudService;
+  readonly printing: PrintingService;
   readonly store: FileStore;
   /** the config in effect (a cloud push may have changed it since start) */
   config(): Config;
@@ -197,6 +199,7 @@ export function createApp(options: AppOptions): App {
     sim: sim ? { mcu: sim.mcu, line: simLine, exchange: analogLine ? new SimExchange(sim.mcu.line, sim.callerId, clock) : null } : null,
     publicDir: join(projectRoot(), 'src', 'web', 'public'),
   });
+  const printing = new PrintingService({ bus, clock, log: logFor('printing'), store, control, printer: drivers.printer, config: current });
   const cloud = new CloudService({
     bus, clock, log: logFor('cloud'), store, config: current, dir: join(dataDir, 'cloud'),
     fileLayer: options.cloud?.fileLayer ?? options.config, localEdits: options.cloud?.localEdits ?? {},
@@ -236,7 +239,10 @@ export function createApp(options: AppOptions): App {
         return { hungUp: target.map((c) => c.callId) };
       },
       'sms.send': unsupported('sending SMS'),
-      print: unsupported('printing'),
+      print: async ({ args, by }) => {
+        if (typeof args.template !== 'string') throw new DesklineError('CLOUD_BAD_ARGS', 'print needs args.template (order, customer-card, call-list, day-summary) and args.input');
+        return printing.print({ template: args.template, input: args.input, by: `cloud:${by}`, copies: typeof args.copies === 'number' ? args.copies : undefined });
+      },
     },
   });
   const host = new ServiceHost({ log: logFor('services'), bus });
@@ -285,7 +291,8 @@ export function createApp(options: AppOptions): App {
     .add({ name: 'web', create: () => web })
     .add({ name: 'phone', deps: ['mcu', 'calls'], create: () => phone })
     .add({ name: 'hid', create: () => new HidService({ bus, log: logFor('hid'), hid: drivers.hid }) })
-    .add({ name: 'cloud', deps: ['store', 'calls', 'contacts', 'recordings'], create: () => cloud })
+    .add({ name: 'printing', deps: ['store'], create: () => printing })
+    .add({ name: 'cloud', deps: ['store', 'calls', 'contacts', 'recordings', 'printing'], create: () => cloud })
     // Last: tells systemd we are ready once everything else has started (or failed).
     .add({
       name: 'systemd',
@@ -309,7 +316,7 @@ export function createApp(options: AppOptions): App {
   }));
 
   return {
-    board, bus, drivers, phone, web, socketPath, analogLine, sipLines, contacts, history, recordings, store, cloud,
+    board, bus, drivers, phone, web, socketPath, analogLine, sipLines, contacts, history, recordings, store, cloud, printing,
     config: current,
     sim: sim ? { ...sim, line: simLine } : null,
     start: () => host.startAll(),

@@ -12,7 +12,7 @@ import { SimMcu } from '../../drivers/mcu/sim.js';
 import type { McuDriver } from '../../drivers/mcu/types.js';
 import { SimModem } from '../../drivers/modem/sim.js';
 import type { ModemDriver } from '../../drivers/modem/types.js';
-import { SimReceiptPrinter } from '../../drivers/printer/sim.js';
+import { VirtualReceiptPrinter } from '../../drivers/printer/virtual/printer.js';
 import { LpReceiptPrinter } from '../../drivers/printer/lp.js';
 import { NetworkReceiptPrinter } from '../../drivers/printer/network.js';
 import { UsbReceiptPrinter } from '../../drivers/printer/usb.js';
@@ -37,7 +37,7 @@ export interface SimDrivers {
   mcu: SimMcu;
   callerId: SimCallerIdSource;
   hid: SimTelephonyHid;
-  printer: SimReceiptPrinter;
+  printer: VirtualReceiptPrinter;
   modem: SimModem;
   audio: SimAudio;
 }
@@ -67,7 +67,7 @@ export function createDrivers(board: Board, clock: Clock, log: Logger): { driver
   const hid = board.hid.driver === 'sim' ? (sims.hid = new SimTelephonyHid()) : new HidrawTelephony({ match: board.hid.match, timer: clock });
   const p = board.printer;
   const printerOptions = { paperWidthMm: p.paperWidthMm, timers: clock, log: log.child({ ns: 'printer' }) };
-  const printer = p.driver === 'sim' ? (sims.printer = new SimReceiptPrinter(p.paperWidthMm))
+  const printer = p.driver === 'sim' ? (sims.printer = new VirtualReceiptPrinter({ paperWidthMm: p.paperWidthMm }))
     : p.driver === 'usb' ? new UsbReceiptPrinter({ ...printerOptions, match: p.match })
     : p.driver === 'lp' ? new LpReceiptPrinter({ ...printerOptions, path: p.path })
     : new NetworkReceiptPrinter({ ...printerOptions, host: p.host, port: p.port });

@@ -237,6 +237,8 @@ export class CloudService {
         if (this.ctx.config().cloud.upload.auto) this.#uploads?.uploadRecordings([r.recordingId]);
       }),
       bus.on('cloud', 'peripheralChanged', (p) => this.#event('peripherals', p.attached ? 'peripheral.attached' : 'peripheral.detached', { ...p })),
+      bus.on('cloud', 'printerChanged', (p) => this.#event('peripherals', 'printer.status', { ...p })),
+      bus.on('cloud', 'printJobChanged', (j) => this.#event('printing', `job.${j.state}`, { ...j })),
       bus.on('cloud', 'storeRecovered', (r) => this.#event('alarms', 'store.recovered', { ...r })),
       bus.on('cloud', 'serviceFailed', (s) => this.#event('alarms', 'service.failed', { ...s })),
       bus.on('cloud', 'recordingSuspendedChanged', (r) => this.#event('alarms', r.suspended ? 'recording.suspended' : 'recording.resumed', { ...r })),

@@ -90,6 +90,10 @@ export interface BusEvents {
   recordingSuspendedChanged: { suspended: boolean; reason: string | null; usedBytes: number; quotaBytes: number; freeBytes: number | null };
   /** The store repaired a damaged file when it opened (see RecoveryReport in src/store/types.ts). */
   storeRecovered: { collection: string; file: string; problem: string; action: string };
+  /** The receipt printer came, went, or its real-time status changed (null: not asked yet). */
+  printerChanged: { connected: boolean; status: { online: boolean; coverOpen: boolean; paperNearEnd: boolean; paperOut: boolean } | null };
+  /** A print job was queued, started, printed, sent again or cancelled. */
+  printJobChanged: { id: string; template: string; state: 'queued' | 'printing' | 'printed' | 'cancelled'; attempts: number; note: string | null; by: string };
   serviceFailed: { service: string; phase: 'start' | 'stop'; error: string; code?: string };
   serviceStarted: { service: string };
 }

@@ -8,7 +8,7 @@ import { SimCallerIdSource } from '../../../drivers/callerid/sim.js';
 import { SimTelephonyHid } from '../../../drivers/hid/sim.js';
 import { SimMcu } from '../../../drivers/mcu/sim.js';
 import { SimModem } from '../../../drivers/modem/sim.js';
-import { SimReceiptPrinter } from '../../../drivers/printer/sim.js';
+import { VirtualReceiptPrinter } from '../../../drivers/printer/virtual/printer.js';
 
 describe('SimMcu', () => {
   it('records blits into its pixels and refuses regions outside the display', async () => {
@@ -65,7 +65,7 @@ describe('SimMcu', () => {
 
 describe('other sim drivers', () => {
   it('printer keeps bytes, reports status, fails when unplugged', async () => {
-    const printer = new SimReceiptPrinter(58);
+    const printer = new VirtualReceiptPrinter({ paperWidthMm: 58 });
     await printer.write(Uint8Array.from([0x1b, 0x40]));
     await printer.write(Buffer.from('hi'));
     expect(printer.output()).toEqual(Buffer.from([0x1b, 0x40, 0x68, 0x69]));
