@@ -1,5 +1,5 @@
 import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { DesklineError } from '../core/errors.js';
 import { mergeLayers } from '../config/load.js';
@@ -19,10 +19,12 @@ async function readRaw(dir: string, id: string): Promise<Record<string, unknown>
   try {
     return JSON.parse(await readFile(join(dir, `${id}.json`), 'utf8')) as Record<string, unknown>;
   } catch (error) {
+    // a board file kept elsewhere (a technician's own) may extend one of the project's boards
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && dir !== defaultBoardDir()) return readRaw(defaultBoardDir(), id);
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new DesklineError('BOARD_UNKNOWN', `unknown board '${id}'; known boards: ${(await listBoards(dir)).join(', ')}`);
     }
-    throw new DesklineError('BOARD_INVALID', `board/${id}.json: ${(error as Error).message}`);
+    throw new DesklineError('BOARD_INVALID', `${join(dir, `${id}.json`)}: ${(error as Error).message}`);
   }
 }
 
@@ -51,7 +53,7 @@ export async function loadBoard(id: string, dir = defaultBoardDir()): Promise<Bo
   merged.id = id;
   const errors = [...Value.Errors(BoardSchema, merged)];
   if (errors.length > 0) {
-    throw new DesklineError('BOARD_INVALID', `board/${id}.json is invalid:\n${errors.map((e) => `  ${e.path || '/'}: ${e.message}`).join('\n')}`);
+    throw new DesklineError('BOARD_INVALID', `${join(dir, `${id}.json`)} is invalid:\n${errors.map((e) => `  ${e.path || '/'}: ${e.message}`).join('\n')}`);
   }
   return merged as Board;
 }
@@ -63,6 +65,8 @@ export async function loadBoard(id: string, dir = defaultBoardDir()): Promise<Bo
  */
 export async function resolveBoard(name: string, options: { dir?: string; compatiblePath?: string } = {}): Promise<Board> {
   const dir = options.dir ?? defaultBoardDir();
+  // a path to a board file of one's own (a new board being brought up, a test rig)
+  if (name.endsWith('.json')) return loadBoard(basename(name, '.json'), dirname(resolve(name)));
   if (name !== 'auto') return loadBoard(name, dir);
   let compatible: string[];
   try {

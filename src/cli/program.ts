@@ -8,6 +8,7 @@ import { addAdminCommands } from './admin/index.js';
 import { addCallerIdCommand } from './callerid.js';
 import { callDaemon, globals } from './daemon.js';
 import { addDataCommands } from './data.js';
+import { addPrintCommand } from './print.js';
 
 export function buildProgram(): Command {
   const program = new Command('deskline')
@@ -130,6 +131,7 @@ export function buildProgram(): Command {
 
   addCallerIdCommand(program);
   addDataCommands(program);
+  addPrintCommand(program);
   addAdminCommands(program);
   return program;
 }

@@ -45,9 +45,9 @@ export const ConfigSchema = Type.Object(
         description: 'Cloud config groups, applied in this order (later groups win)',
       }),
     }),
-    board: field((o) => Type.String({ ...o, minLength: 1, maxLength: 64 }), {
+    board: field((o) => Type.String({ ...o, minLength: 1, maxLength: 1024 }), {
       default: 'auto',
-      description: "Board definition to run on: 'auto' (by /proc/device-tree/compatible; 'sim' where there is no device tree) or a board name from board/",
+      description: "Board definition to run on: 'auto' (by /proc/device-tree/compatible; 'sim' where there is no device tree), a board name from board/, or the path of a board file (*.json; its extends may name a board from board/)",
       restart: true,
     }),
     web: section('Local web UI (virtual phone on the sim board, admin)', {

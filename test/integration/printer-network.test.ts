@@ -2,50 +2,12 @@
 // bytes and answers DLE EOT from a settable state. The server goes away and comes back on the same
 // port: the driver reconnects with back-off and reports it.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { createServer, type Server, type Socket } from 'node:net';
 import { cjkLine, cut, drawerKick, initialize } from '../../drivers/printer/escpos.js';
 import { NetworkReceiptPrinter } from '../../drivers/printer/network.js';
 import type { PrinterStatus } from '../../drivers/printer/types.js';
 import { freeTcpPort } from '../support/ports.js';
+import { TcpPrinter } from '../support/network-printer.js';
 import { waitFor } from '../support/wait.js';
-
-class TcpPrinter {
-  received: number[] = [];
-  replies: Record<number, number> = { 1: 0x12, 2: 0x12, 4: 0x12 };
-  sockets = new Set<Socket>();
-  server: Server | null = null;
-  constructor(readonly port: number) {}
-
-  async start(): Promise<void> {
-    const server = createServer((socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-      socket.on('error', () => undefined);
-      let tail: number[] = [];
-      socket.on('data', (data: Buffer) => {
-        this.received.push(...data);
-        // DLE EOT may be split across TCP segments: keep the last two bytes for the next chunk.
-        const bytes = [...tail, ...data];
-        for (let i = 0; i + 2 < bytes.length; i++) {
-          if (bytes[i] === 0x10 && bytes[i + 1] === 0x04) socket.write(Uint8Array.of(0x00, this.replies[bytes[i + 2]] ?? 0x12)); // a stray NUL first
-        }
-        tail = bytes.slice(-2);
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    for (const s of this.sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -111,6 +73,6 @@ describe('NetworkReceiptPrinter over TCP 9100', () => {
     await waitFor(() => printer.connected, 'connected to the late printer', 5000);
     expect(events).toEqual([true]);
     await printer.close();
-    await waitFor(() => peer.sockets.size === 0, 'the driver closed its socket');
+    await waitFor(() => peer.connections === 0, 'the driver closed its socket');
   });
 });

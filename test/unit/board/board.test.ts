@@ -49,4 +49,14 @@ describe('boards', () => {
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ id: 'bad', name: 'Bad', compatible: [], display: { width: 10, height: 128 }, mcu: { driver: 'sim' } }));
     await expect(loadBoard('bad', dir)).rejects.toMatchObject({ code: 'BOARD_INVALID', message: expect.stringMatching(/\/display\/width[\s\S]*\/callerId/) });
   });
+
+  it('a path to a board file of its own is loaded, and it may extend a board of the project', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'boards-'));
+    const path = join(dir, 'rig.json');
+    writeFileSync(path, JSON.stringify({ extends: 'sim', name: 'Test rig', printer: { driver: 'network', host: '127.0.0.1', port: 9191, paperWidthMm: 58 } }));
+    const board = await resolveBoard(path);
+    expect(board).toMatchObject({ id: 'rig', name: 'Test rig', printer: { driver: 'network', port: 9191, paperWidthMm: 58 }, mcu: { driver: 'sim' } });
+    writeFileSync(path, JSON.stringify({ extends: 'sim', printer: { driver: 'network', paperWidthMm: 58 } }));
+    await expect(resolveBoard(path)).rejects.toMatchObject({ code: 'BOARD_INVALID', message: expect.stringContaining(path) });
+  });
 });
