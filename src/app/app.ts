@@ -22,6 +22,7 @@ import { loadUnifont } from '../display/font.js';
 import { HidService } from '../hid/service.js';
 import { HistoryService } from '../history/service.js';
 import { MediaEngine } from '../media/engine.js';
+import { OrdersService } from '../orders/service.js';
 import { PhoneService } from '../phone/service.js';
 import { PrintingService } from '../printing/service.js';
 import { RecordingsService } from '../recordings/service.js';
@@ -193,13 +194,25 @@ export function createApp(options: AppOptions): App {
     loadFont: () => loadUnifont(config.display.font),
     calls,
     saveContact: async (number, name) => void (await contacts.repository.create({ name, numbers: [number] })),
+    orders: { createOrder: (request) => orders.createOrder(request), printOrder: (orderId, by) => orders.printOrder(orderId, by) },
   });
   const web = new WebService({
     bus, board, config: current, log: logFor('web'),
-    sim: sim ? { mcu: sim.mcu, line: simLine, exchange: analogLine ? new SimExchange(sim.mcu.line, sim.callerId, clock) : null } : null,
+    sim: sim ? { mcu: sim.mcu, line: simLine, exchange: analogLine ? new SimExchange(sim.mcu.line, sim.callerId, clock) : null, printer: sim.printer } : null,
     publicDir: join(projectRoot(), 'src', 'web', 'public'),
+    printJobs: () => printing.jobs(),
   });
   const printing = new PrintingService({ bus, clock, log: logFor('printing'), store, control, printer: drivers.printer, config: current });
+  const orders = new OrdersService({
+    bus, clock, log: logFor('orders'), config: current, history: () => history.repository,
+    printing: { print: (request) => printing.print(request) },
+    customer: async ({ contactId, number }) => {
+      if (!contacts.running) return null;
+      const id = contactId ?? (number ? contacts.repository.findByNumber(number)?.id : undefined);
+      const contact = id ? await contacts.repository.get(id) : undefined;
+      return contact ? { id: contact.id, name: contact.name, address: contact.address } : null;
+    },
+  });
   const cloud = new CloudService({
     bus, clock, log: logFor('cloud'), store, config: current, dir: join(dataDir, 'cloud'),
     fileLayer: options.cloud?.fileLayer ?? options.config, localEdits: options.cloud?.localEdits ?? {},
@@ -292,6 +305,7 @@ export function createApp(options: AppOptions): App {
     .add({ name: 'phone', deps: ['mcu', 'calls'], create: () => phone })
     .add({ name: 'hid', create: () => new HidService({ bus, log: logFor('hid'), hid: drivers.hid }) })
     .add({ name: 'printing', deps: ['store'], create: () => printing })
+    .add({ name: 'orders', deps: ['history', 'contacts', 'printing'], create: () => orders })
     .add({ name: 'cloud', deps: ['store', 'calls', 'contacts', 'recordings', 'printing'], create: () => cloud })
     // Last: tells systemd we are ready once everything else has started (or failed).
     .add({

@@ -1,5 +1,6 @@
 import { isPhoneKey, type LedId, type LedState, type PhoneKey, type RingCadence } from '../../drivers/mcu/types.js';
 import type { ScreenPop } from '../core/events.js';
+import type { PrinterMessage, SlipMessage } from './paper.js';
 
 /** The virtual phone's WebSocket protocol (JSON text frames), both directions, validated and bounded. */
 
@@ -18,6 +19,10 @@ export type ServerMessage =
   | { type: 'hook'; offHook: boolean }
   | { type: 'phone'; state: string }
   | { type: 'screenPop'; pop: ScreenPop }
+  /** a printed slip for the paper strip (sim board; bounded in paper.ts) */
+  | SlipMessage
+  /** the printer indicator */
+  | PrinterMessage
   | { type: 'error'; message: string };
 
 export const MAX_CLIENT_MESSAGE_BYTES = 4096;

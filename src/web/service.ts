@@ -5,6 +5,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { SimMcu } from '../../drivers/mcu/sim.js';
 import type { LedId, LedState } from '../../drivers/mcu/types.js';
+import type { PrinterStatus } from '../../drivers/printer/types.js';
+import type { VirtualReceiptPrinter } from '../../drivers/printer/virtual/printer.js';
 import type { Board } from '../board/board.js';
 import type { SimLine } from '../calls/sim-line.js';
 import type { Config } from '../config/schema.js';
@@ -14,6 +16,7 @@ import type { Logger } from '../core/log.js';
 import type { Service } from '../core/services.js';
 import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage, type ServerMessage } from './messages.js';
 import { originAllowed } from './origin.js';
+import { MAX_SLIPS_KEPT, printerMessage, slipMessage, splitSlips, type SlipMessage } from './paper.js';
 import type { SimExchange } from './sim-exchange.js';
 
 /** The simulated board's handles the virtual phone drives. Present only on the `sim` board. */
@@ -22,6 +25,8 @@ export interface SimBoardHandles {
   line: SimLine | null;
   /** The exchange behind the analog line (null when the analog line is disabled). */
   exchange: SimExchange | null;
+  /** The virtual receipt printer, whose decoded paper the page's paper strip shows (absent: no paper strip). */
+  printer?: VirtualReceiptPrinter | null;
 }
 
 export interface WebServiceContext {
@@ -31,6 +36,8 @@ export interface WebServiceContext {
   board: Board;
   sim: SimBoardHandles | null;
   publicDir: string;
+  /** The print queue (the printing service's jobs), for the indicator's job count on a page that connects later. */
+  printJobs?: () => ReadonlyArray<{ id: string; state: string }>;
 }
 
 const ASSETS: Record<string, string> = {
@@ -51,6 +58,15 @@ export class WebService implements Service {
   readonly #off: Array<() => void> = [];
   #rows: string[] = [];
   #phoneState = 'idle';
+  /** the printer as the printing service last reported it (null: not known yet) */
+  #printerConnected: boolean | null = null;
+  #printerStatus: PrinterStatus | null = null;
+  /** jobs seen queued or printing on the bus */
+  readonly #pending = new Set<string>();
+  /** the newest printed slips, oldest first, for pages that connect later */
+  readonly #slips: SlipMessage[] = [];
+  /** how many items of the virtual printer's paper are already on the strip */
+  #paperSeen = 0;
 
   constructor(private readonly ctx: WebServiceContext) {}
 
@@ -124,7 +140,67 @@ export class WebService implements Service {
         this.broadcast({ type: 'phone', state });
       }),
       bus.on('web', 'screenPopped', (pop) => this.broadcast({ type: 'screenPop', pop })),
+      bus.on('web', 'printerChanged', ({ connected, status }) => {
+        this.#printerConnected = connected;
+        if (status) this.#printerStatus = status;
+        this.broadcast(this.printerIndicator());
+      }),
+      bus.on('web', 'printJobChanged', (job) => {
+        if (job.state === 'queued' || job.state === 'printing') this.#pending.add(job.id);
+        else this.#pending.delete(job.id);
+        if (job.state === 'printed' && sim.printer) this.addSlips(job, sim.printer);
+        this.broadcast(this.printerIndicator());
+      }),
     );
+    if (sim.printer) {
+      // the paper strip starts empty: what was printed before this page's service started is not shown
+      this.#paperSeen = sim.printer.paper().items.length;
+      // before the printing service first reports, the indicator shows the sim printer's settable state
+      const printer = sim.printer;
+      printer.status().then(
+        (status) => {
+          if (this.#printerConnected === null) {
+            this.#printerConnected = true;
+            this.#printerStatus = status;
+          }
+        },
+        () => {
+          if (this.#printerConnected === null) this.#printerConnected = false;
+        },
+      );
+    }
+  }
+
+  /** The paper a job printed (everything since the last slip), as one slip per cut. */
+  private addSlips(job: { id: string; template: string }, printer: VirtualReceiptPrinter): void {
+    const items = printer.paper().items;
+    if (items.length < this.#paperSeen) this.#paperSeen = 0; // the paper was torn off (clearPaper)
+    const fresh = items.slice(this.#paperSeen);
+    this.#paperSeen = items.length;
+    splitSlips(fresh).forEach((slip, i) => {
+      let message: SlipMessage;
+      try {
+        message = slipMessage(job, i + 1, slip, printer.paperWidthMm);
+      } catch (error) {
+        this.ctx.log.warn({ job: job.id, err: error instanceof Error ? error.message : String(error) }, 'printed slip not drawn for the virtual phone');
+        return;
+      }
+      this.#slips.push(message);
+      if (this.#slips.length > MAX_SLIPS_KEPT) this.#slips.shift();
+      this.broadcast(message);
+    });
+  }
+
+  private printerIndicator() {
+    let queued = this.#pending.size;
+    if (this.ctx.printJobs) {
+      try {
+        queued = this.ctx.printJobs().filter((j) => j.state === 'queued' || j.state === 'printing').length;
+      } catch {
+        // the print queue is not running yet: what the bus said
+      }
+    }
+    return printerMessage(this.#printerConnected, this.#printerStatus, queued);
   }
 
   private attach(socket: WebSocket, sim: SimBoardHandles): void {
@@ -139,6 +215,8 @@ export class WebService implements Service {
     send({ type: 'hook', offHook: sim.mcu.keypad.offHook });
     send({ type: 'text', rows: this.#rows });
     send({ type: 'phone', state: this.#phoneState });
+    if (sim.printer) for (const slip of this.#slips) send(slip);
+    send(this.printerIndicator());
 
     socket.on('message', (data, isBinary) => {
       if (isBinary) return send({ type: 'error', message: 'binary messages are not accepted' });

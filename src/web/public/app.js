@@ -51,6 +51,51 @@ function showCustomer(pop) {
   document.getElementById('customer-empty').hidden = true;
 }
 
+const MAX_SLIPS = 20;
+const TEMPLATE_NAMES = { order: 'Order slip', 'customer-card': 'Customer card', 'call-list': 'Call list', 'day-summary': 'Day summary' };
+
+/**
+ * A printed slip on the paper strip, newest first. The SVG comes from the virtual printer's renderer (all text
+ * XML-escaped) and is shown as an image, which runs no script and loads nothing; the text goes in as text only.
+ */
+function addSlip(slip) {
+  const list = document.getElementById('slips');
+  const item = document.createElement('li');
+  item.className = 'slip';
+  item.dataset.job = slip.job;
+  item.dataset.qr = String(slip.qr);
+  const caption = document.createElement('p');
+  caption.className = 'slip-caption';
+  caption.textContent = `${TEMPLATE_NAMES[slip.template] || slip.template} · job ${slip.job}${slip.part > 1 ? ` (copy ${slip.part})` : ''}`;
+  item.append(caption);
+  if (slip.svg !== null) {
+    const img = document.createElement('img');
+    img.className = 'slip-image';
+    img.alt = slip.text;
+    img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(slip.svg)}`;
+    item.append(img);
+  }
+  const details = document.createElement('details');
+  details.className = 'slip-text';
+  details.open = slip.svg === null;
+  const summary = document.createElement('summary');
+  summary.textContent = 'As text';
+  const pre = document.createElement('pre');
+  pre.textContent = slip.text;
+  details.append(summary, pre);
+  item.append(details);
+  list.prepend(item);
+  while (list.children.length > MAX_SLIPS) list.lastElementChild.remove();
+  document.getElementById('paper-empty').hidden = true;
+}
+
+function showPrinter(printer) {
+  const el = document.getElementById('printer-status');
+  el.dataset.state = printer.state;
+  el.dataset.queued = String(printer.queued);
+  el.textContent = printer.label;
+}
+
 function handle(message) {
   switch (message.type) {
     case 'hello':
@@ -78,6 +123,8 @@ function handle(message) {
     case 'hook': setHook(message.offHook); break;
     case 'phone': document.getElementById('phone-state').textContent = message.state; break;
     case 'screenPop': showCustomer(message.pop); break;
+    case 'slip': addSlip(message); break;
+    case 'printer': showPrinter(message); break;
     case 'error': document.getElementById('error').textContent = message.message; break;
   }
 }
@@ -85,7 +132,11 @@ function handle(message) {
 function connect() {
   const status = document.getElementById('connection');
   socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/sim`);
-  socket.addEventListener('open', () => { status.textContent = 'connected'; document.body.dataset.connected = 'true'; });
+  socket.addEventListener('open', () => {
+    status.textContent = 'connected';
+    document.body.dataset.connected = 'true';
+    document.getElementById('slips').replaceChildren(); // the service sends its recent slips again
+  });
   socket.addEventListener('message', (event) => handle(JSON.parse(event.data)));
   socket.addEventListener('close', () => {
     status.textContent = 'disconnected – retrying…';

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { SimMcu } from '../../../drivers/mcu/sim.js';
+import { VirtualReceiptPrinter } from '../../../drivers/printer/virtual/printer.js';
 import { loadBoard } from '../../../src/board/board.js';
 import { validateConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
@@ -20,14 +21,28 @@ async function start(sim: boolean) {
   const { log } = captureLogger();
   const config = validateConfig({ web: { port: 0 } }).config as Config;
   const mcu = new SimMcu({ displayWidth: 240, displayHeight: 128 });
+  const printer = new VirtualReceiptPrinter({ paperWidthMm: 58 });
+  const bus = new EventBus<BusEvents>(log);
   const web = new WebService({
-    log, config: () => config, bus: new EventBus<BusEvents>(log), board: await loadBoard(sim ? 'sim' : 'dp-a53'),
-    sim: sim ? { mcu, line: null, exchange: null } : null, publicDir: join(projectRoot(), 'src', 'web', 'public'),
+    log, config: () => config, bus, board: await loadBoard(sim ? 'sim' : 'dp-a53'),
+    sim: sim ? { mcu, line: null, exchange: null, printer } : null, publicDir: join(projectRoot(), 'src', 'web', 'public'),
   });
   await web.start();
   services.push(web);
-  return { web, mcu, url: web.url! };
+  return { web, mcu, printer, bus, url: web.url! };
 }
+
+type Received = { type: string; [key: string]: unknown };
+
+async function connect(url: string): Promise<{ ws: WebSocket; messages: Received[] }> {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/sim`, { headers: { Origin: url } });
+  const messages: Received[] = [];
+  ws.on('message', (d) => messages.push(JSON.parse(d.toString()) as Received));
+  await new Promise((r) => ws.once('open', r));
+  return { ws, messages };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 100));
 
 function wsOutcome(url: string, origin: string): Promise<number | 'open'> {
   return new Promise((resolve) => {
@@ -73,5 +88,45 @@ describe('web service', () => {
     expect(keys).toEqual(['7']);
     expect(messages.filter((m) => m.type === 'error').map((m) => m.message)).toEqual(['unknown key "selfDestruct"', 'the simulated line is disabled (simLine.enabled)']);
     expect(messages[0]).toMatchObject({ type: 'hello', board: 'sim', display: { width: 240, height: 128 } });
+  });
+
+  it('on the sim board: a printed job appears as a slip (escaped SVG and text), kept for pages that connect later', async () => {
+    const { url, printer, bus } = await start(true);
+    const first = await connect(url);
+    await printer.write(Buffer.from('old paper, printed before\n', 'latin1'));
+    bus.emit('printJobChanged', { id: 'p000001', template: 'order', state: 'queued', attempts: 0, note: null, by: 'test' });
+    await printer.write(Buffer.concat([Buffer.from('Wang Li <b>&</b>\n12 Garden Rd\n', 'latin1'), Buffer.from([0x1d, 0x56, 0x42, 0x00])]));
+    bus.emit('printJobChanged', { id: 'p000001', template: 'order', state: 'printed', attempts: 1, note: null, by: 'test' });
+    await settle();
+    const slips = first.messages.filter((m) => m.type === 'slip');
+    expect(slips).toHaveLength(1);
+    expect(slips[0]).toMatchObject({ job: 'p000001', template: 'order', part: 1, qr: 0, text: 'old paper, printed before\nWang Li <b>&</b>\n12 Garden Rd' });
+    expect(slips[0].svg).toContain('Wang Li &lt;b&gt;&amp;&lt;/b&gt;');
+    const indicators = first.messages.filter((m) => m.type === 'printer');
+    expect(indicators.map((m) => m.queued)).toEqual([0, 1, 0]);
+    first.ws.close();
+
+    // the next slip starts where the last one ended; a later page gets both
+    await printer.write(Buffer.from('second\n', 'latin1'));
+    bus.emit('printJobChanged', { id: 'p000002', template: 'order', state: 'printed', attempts: 1, note: null, by: 'test' });
+    const later = await connect(url);
+    await settle();
+    later.ws.close();
+    expect(later.messages.filter((m) => m.type === 'slip').map((m) => [m.job, m.text])).toEqual([
+      ['p000001', 'old paper, printed before\nWang Li <b>&</b>\n12 Garden Rd'],
+      ['p000002', 'second'],
+    ]);
+  });
+
+  it('on the sim board: the printer indicator follows printerChanged', async () => {
+    const { url, bus } = await start(true);
+    const { ws, messages } = await connect(url);
+    await settle();
+    expect(messages.find((m) => m.type === 'printer')).toMatchObject({ state: 'ready', connected: true });
+    bus.emit('printerChanged', { connected: true, status: { online: true, coverOpen: false, paperNearEnd: true, paperOut: true } });
+    bus.emit('printerChanged', { connected: false, status: null });
+    await settle();
+    ws.close();
+    expect(messages.filter((m) => m.type === 'printer').slice(1).map((m) => [m.state, m.label])).toEqual([['paper-out', 'Out of paper'], ['disconnected', 'Not connected']]);
   });
 });
