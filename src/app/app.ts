@@ -81,6 +81,7 @@ export interface App {
   readonly recordings: RecordingsService;
   readonly cloud: CloudService;
   readonly printing: PrintingService;
+  readonly orders: OrdersService;
   readonly store: FileStore;
   /** the config in effect (a cloud push may have changed it since start) */
   config(): Config;
@@ -330,7 +331,7 @@ export function createApp(options: AppOptions): App {
   }));
 
   return {
-    board, bus, drivers, phone, web, socketPath, analogLine, sipLines, contacts, history, recordings, store, cloud, printing,
+    board, bus, drivers, phone, web, socketPath, analogLine, sipLines, contacts, history, recordings, store, cloud, printing, orders,
     config: current,
     sim: sim ? { ...sim, line: simLine } : null,
     start: () => host.startAll(),

@@ -239,6 +239,7 @@ export class CloudService {
       bus.on('cloud', 'peripheralChanged', (p) => this.#event('peripherals', p.attached ? 'peripheral.attached' : 'peripheral.detached', { ...p })),
       bus.on('cloud', 'printerChanged', (p) => this.#event('peripherals', 'printer.status', { ...p })),
       bus.on('cloud', 'printJobChanged', (j) => this.#event('printing', `job.${j.state}`, { ...j })),
+      bus.on('cloud', 'orderPlaced', (o) => this.#event('orders', 'order.placed', { ...o })),
       bus.on('cloud', 'storeRecovered', (r) => this.#event('alarms', 'store.recovered', { ...r })),
       bus.on('cloud', 'serviceFailed', (s) => this.#event('alarms', 'service.failed', { ...s })),
       bus.on('cloud', 'recordingSuspendedChanged', (r) => this.#event('alarms', r.suspended ? 'recording.suspended' : 'recording.resumed', { ...r })),

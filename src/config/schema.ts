@@ -302,6 +302,28 @@ export const ConfigSchema = Type.Object(
         'day-summary': field((o) => Type.String({ ...o, maxLength: 16384 }), { default: '', description: 'End-of-day summary; empty = the built-in one' }),
       }),
     }),
+    orders: section('Phone orders (src/orders): the catalog typed on the keypad, the currency and the shop on the slips', {
+      catalog: field((o) => Type.Array(
+        Type.Object(
+          {
+            code: Type.String({ pattern: '^[0-9]{1,6}$', description: 'Item code typed on the keypad (1-6 digits)' }),
+            name: Type.String({ minLength: 1, maxLength: 40, description: 'Item name on the display, the slip and the timeline' }),
+            unitPrice: Type.Integer({ minimum: 0, maximum: 100_000_000, description: "Price of one, in the currency's minor unit (fen, cents)" }),
+          },
+          { additionalProperties: false },
+        ),
+        { ...o, maxItems: 1000 },
+      ), {
+        default: [],
+        description: 'Items that can be ordered, e.g. [{"code": "12", "name": "Noodles", "unitPrice": 1800}]; the first item with a code wins',
+      }),
+      currency: field((o) => Type.String({ ...o, pattern: '^[A-Z]{3}$' }), { default: 'USD', description: 'ISO 4217 currency of the prices (CNY, KRW, USD, ...)' }),
+      shop: section('The shop as the delivery slip shows it', {
+        name: field((o) => Type.String({ ...o, maxLength: 64 }), { default: '', description: 'Shop name on the slip; empty = device.name' }),
+        phone: field((o) => Type.String({ ...o, maxLength: 32 }), { default: '', description: 'Shop phone number on the slip; empty = none' }),
+        address: field((o) => Type.String({ ...o, maxLength: 200 }), { default: '', description: 'Shop address on the slip; empty = none' }),
+      }),
+    }),
     control: section('Local control socket used by the deskline CLI', {
       socket: field((o) => Type.String(o), {
         default: '',

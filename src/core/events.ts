@@ -94,6 +94,24 @@ export interface BusEvents {
   printerChanged: { connected: boolean; status: { online: boolean; coverOpen: boolean; paperNearEnd: boolean; paperOut: boolean } | null };
   /** A print job was queued, started, printed, sent again or cancelled. */
   printJobChanged: { id: string; template: string; state: 'queued' | 'printing' | 'printed' | 'cancelled'; attempts: number; note: string | null; by: string };
+  /** An order was taken on the phone (or through the API) and filed in the customer's timeline (src/orders). */
+  orderPlaced: {
+    orderId: string;
+    /** its record in the history */
+    recordId: string;
+    /** wall time, or null while it is not trusted */
+    at: number | null;
+    number: string | null;
+    contactId: string | null;
+    callId: string | null;
+    /** amounts in the currency's minor unit */
+    items: Array<{ code: string; name: string; qty: number; unitPrice: number; amount: number }>;
+    total: number;
+    currency: string;
+    note: string | null;
+    /** '2x Noodles, 36.00' */
+    summary: string;
+  };
   serviceFailed: { service: string; phase: 'start' | 'stop'; error: string; code?: string };
   serviceStarted: { service: string };
 }

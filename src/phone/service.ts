@@ -29,6 +29,11 @@ export interface PhoneServiceContext {
   control: ControlRegistry;
   /** Files an unknown caller as a new contact (the keypad's 'Save contact'); absent: the phone cannot save contacts. */
   saveContact?: (number: string, name: string) => Promise<void>;
+  /** Files orders taken on the keypad and prints their slips (src/orders); absent: PRINT cannot take orders. */
+  orders?: {
+    createOrder(request: { number: string; contactId: string | null; callId: string | null; items: Array<{ code: string; qty: number }> }): Promise<{ orderId: string; summary: string }>;
+    printOrder(orderId: string, by?: string): Promise<unknown>;
+  };
 }
 
 /** Ringer, LEDs and audio route wanted for a phone state. */
@@ -173,7 +178,8 @@ export class PhoneService implements Service {
 
   private apply(input: PhoneInput): void {
     const before = this.#model;
-    const { model, effects } = reduce(before, input, { maxDigits: this.ctx.config().phone.maxDigits, now: this.ctx.clock.monotonic() });
+    const config = this.ctx.config();
+    const { model, effects } = reduce(before, input, { maxDigits: config.phone.maxDigits, now: this.ctx.clock.monotonic(), catalog: config.orders.catalog });
     this.#model = model;
     if (model.state !== before.state) {
       this.scheduleDialTimer();
@@ -204,6 +210,29 @@ export class PhoneService implements Service {
       case 'hangup': calls.hangup(effect.callId, effect.reason).catch(fail); break;
       case 'sendDtmf': calls.sendDtmf(effect.callId, effect.digits).catch(fail); break;
       case 'saveContact': saveContact(effect.number, effect.name).catch(fail); break;
+      case 'placeOrder': void this.placeOrder(effect); break;
+    }
+  }
+
+  /** Files an order from the keypad and prints its slip; the display says how it went. */
+  private async placeOrder(effect: Extract<PhoneEffect, { type: 'placeOrder' }>): Promise<void> {
+    const { orders, log } = this.ctx;
+    let placed: { orderId: string; summary: string };
+    try {
+      if (!orders) throw new DesklineError('ORDERS_UNAVAILABLE', 'orders are not available');
+      placed = await orders.createOrder(effect.order);
+    } catch (error) {
+      log.warn({ err: error }, `order not saved: ${errorMessage(error)}`);
+      this.dispatch({ type: 'orderResult', ok: false, message: `Not saved: ${errorMessage(error)}`.slice(0, 30) });
+      return;
+    }
+    if (!effect.print) return this.dispatch({ type: 'orderResult', ok: true, message: 'Order saved' });
+    try {
+      await orders.printOrder(placed.orderId, 'phone');
+      this.dispatch({ type: 'orderResult', ok: true, message: 'Order saved, slip printing' });
+    } catch (error) {
+      log.warn({ orderId: placed.orderId, err: error }, `order slip not printed: ${errorMessage(error)}`);
+      this.dispatch({ type: 'orderResult', ok: true, message: `Saved; not printed: ${errorMessage(error)}`.slice(0, 30) });
     }
   }
 
@@ -230,6 +259,7 @@ export class PhoneService implements Service {
     const screen = phoneView(this.#model, {
       deviceName: this.ctx.config().device.name,
       lineProblem: [...this.#lineProblems].map(([line, problem]) => `${line}: ${problem}`)[0] ?? null,
+      currency: this.ctx.config().orders.currency,
       wallTime: clock.wallTimeTrusted ? new Date(clock.now()) : null,
       now: clock.monotonic(),
     });

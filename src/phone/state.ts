@@ -1,4 +1,6 @@
 import type { PhoneKey } from '../../drivers/mcu/types.js';
+import type { CatalogItem } from '../orders/types.js';
+import { MAX_ORDER_LINES, MAX_QTY } from '../orders/types.js';
 import { dialString } from '../numbers/numbers.js';
 import type { BusEvents, CallEndReason, CallInfo, CallState, PhoneStateName, ScreenPop } from '../core/events.js';
 
@@ -10,6 +12,10 @@ import type { BusEvents, CallEndReason, CallInfo, CallState, PhoneStateName, Scr
  * idle -> ringing (caller shown, ringer on) -> talking (handset, speaker or OK) -> idle
  * idle -> missed (History key or 'Missed'): up/down, one key (OK, Call, handset) calls back
  * idle ('Save' after an unknown caller) | missed ('Save') -> saving (name by multi-tap) -> idle
+ *
+ * Order entry is a layer over 'talking' (the call goes on) and 'idle' (right after a call): PRINT or the
+ * 'Order' soft key opens it; `12*3#` adds item 12 three times, OK shows the total, PRINT files the order
+ * and prints its slip (see orderKey).
  */
 
 /** Where the audio goes: 'none' while predialing on-hook. */
@@ -35,6 +41,39 @@ export interface PhoneModel {
   offerSave: string | null;
   /** The latest screen pop: it may come before the phone has seen its call ring (bus listener order). */
   lastPop: ScreenPop | null;
+  /** The customer of the call that just ended: the idle screen offers 'Order'. */
+  offerOrder: OrderCustomer | null;
+  /** The order being entered (shown over 'talking' and 'idle'), or null. */
+  order: OrderDraft | null;
+}
+
+/** Who an order on the phone is for: the caller of the call it is taken on (or just took). */
+export interface OrderCustomer {
+  number: string;
+  contactId: string | null;
+  name: string | null;
+  callId: string | null;
+}
+
+export interface DraftLine {
+  code: string;
+  name: string;
+  qty: number;
+  unitPrice: number;
+}
+
+/**
+ * An order on the keypad: 'entry' (item code, '*', quantity, '#' adds the line), 'review' (the total),
+ * 'sending' (filed and printed by the orders service), 'done' (the result, until the next key).
+ */
+export interface OrderDraft {
+  customer: OrderCustomer;
+  lines: DraftLine[];
+  /** what is typed for the next line: code digits, then '*' and the quantity */
+  input: string;
+  phase: 'entry' | 'review' | 'sending' | 'done';
+  /** an error in 'entry' ('no item 77'), the result in 'done' */
+  message: string | null;
 }
 
 /** Multi-tap letters of the keypad (ITU E.161); 0 is a space, 1 punctuation. */
@@ -58,25 +97,32 @@ export type PhoneInput =
   /** Something the clerk must know now (e.g. a contact could not be saved): shown on the idle screen. */
   | { type: 'notice'; message: string; offerSave?: string }
   | { type: 'screenPop'; pop: ScreenPop }
-  | { type: 'missedCalls'; missed: MissedCallsList };
+  | { type: 'missedCalls'; missed: MissedCallsList }
+  /** What became of the order sent with a 'placeOrder' effect: filed (ok) or not, and what to show. */
+  | { type: 'orderResult'; ok: boolean; message: string };
 
 export type PhoneEffect =
   | { type: 'placeCall'; number: string }
   | { type: 'answer'; callId: string }
   | { type: 'hangup'; callId: string; reason: CallEndReason }
   | { type: 'sendDtmf'; callId: string; digits: string }
-  | { type: 'saveContact'; number: string; name: string };
+  | { type: 'saveContact'; number: string; name: string }
+  /** File the order (and print its slip); report back with an 'orderResult' input. */
+  | { type: 'placeOrder'; order: { number: string; contactId: string | null; callId: string | null; items: Array<{ code: string; qty: number }> }; print: boolean };
 
 export interface PhoneLimits {
   maxDigits: number;
   /** Monotonic ms, for the talk timer. */
   now: number;
+  /** The items order entry takes (config orders.catalog); none: every code is unknown. */
+  catalog?: readonly CatalogItem[];
 }
 
 export function initialModel(offHook = false): PhoneModel {
   return {
     state: offHook ? { name: 'dialing', digits: '', audio: 'handset' } : { name: 'idle', notice: null },
     offHook, lastDialed: null, missed: { count: 0, calls: [] }, offerSave: null, lastPop: null,
+    offerOrder: null, order: null,
   };
 }
 
@@ -102,9 +148,17 @@ const END_NOTICES: Partial<Record<CallEndReason, string>> = {
  */
 export function softKeyAction(model: PhoneModel, key: PhoneKey): PhoneKey {
   const state = model.state;
+  if (orderShown(model)) {
+    // order entry: 'Del', 'Total' (review: 'Back', 'Save'), 'Print'
+    if (key === 'soft1') return model.order!.phase === 'review' ? 'cancel' : 'backspace';
+    if (key === 'soft2' || key === 'soft3') return 'ok';
+    if (key === 'soft4') return 'print';
+    return key;
+  }
   if (key === 'soft2' || key === 'soft3') {
-    // the middle label (view.ts): 'Save' after an unknown caller, else 'Missed' while there are missed calls
-    if (state.name === 'idle') return model.offerSave ? 'contacts' : model.missed.count > 0 ? 'history' : key;
+    // the middle label (view.ts): 'Save' after an unknown caller, else 'Order' after a call, else 'Missed' while there are missed calls
+    if (state.name === 'idle') return model.offerSave ? 'contacts' : model.offerOrder ? 'print' : model.missed.count > 0 ? 'history' : key;
+    if (state.name === 'talking') return 'print';
     return key;
   }
   if (key !== 'soft1' && key !== 'soft4') return key;
@@ -120,6 +174,11 @@ export function softKeyAction(model: PhoneModel, key: PhoneKey): PhoneKey {
   }
 }
 
+/** Order entry is on the display (and takes the keys): over 'talking' and 'idle' only. */
+export function orderShown(model: PhoneModel): boolean {
+  return model.order !== null && (model.state.name === 'talking' || model.state.name === 'idle');
+}
+
 /** The missed call under the cursor of the missed-calls list. */
 export function selectedMissed(model: PhoneModel): MissedCallsList['calls'][number] | null {
   return model.state.name === 'missed' ? model.missed.calls[model.state.index] ?? null : null;
@@ -129,7 +188,7 @@ export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits
   const effects: PhoneEffect[] = [];
   // The hook input updates `offHook` first; every helper builds on `current`.
   let current = model;
-  const next = (state: PhoneState, extra: Partial<PhoneModel> = {}) => ({ model: { ...current, offerSave: null, ...extra, state }, effects });
+  const next = (state: PhoneState, extra: Partial<PhoneModel> = {}) => ({ model: { ...current, offerSave: null, offerOrder: null, ...extra, state }, effects });
   const same = () => ({ model: current, effects });
   const s = model.state;
 
@@ -178,6 +237,15 @@ export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits
 
     case 'key': {
       const key = softKeyAction(current, input.key);
+      if (orderShown(current)) {
+        const handled = orderKey(current, key, limits, effects);
+        if (handled) return handled;
+      }
+      // PRINT (or the 'Order' soft key) starts an order for the caller: during the call, or right after it
+      if (key === 'print' && s.name === 'talking' && s.call.number) {
+        return openOrder(current, { number: s.call.number, contactId: s.pop?.contact?.id ?? null, name: s.pop?.contact?.name ?? s.call.name, callId: s.call.callId });
+      }
+      if (key === 'print' && s.name === 'idle' && current.offerOrder) return openOrder(current, current.offerOrder);
       if (s.name === 'missed') return missedKey(current, key, dial, next, same);
       if (s.name === 'saving') return savingKey(s, key, limits.now, effects, next, same);
       if (s.name === 'idle' && key === 'history') return current.missed.count > 0 ? next({ name: 'missed', index: 0 }) : next({ name: 'idle', notice: 'No missed calls' });
@@ -281,14 +349,24 @@ export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits
       return s.name === 'calling' ? next({ name: 'idle', notice: input.message }) : same();
 
     case 'notice':
-      return s.name === 'idle' ? next({ name: 'idle', notice: input.message }, { offerSave: input.offerSave ?? current.offerSave }) : same();
+      return s.name === 'idle' ? next({ name: 'idle', notice: input.message }, { offerSave: input.offerSave ?? current.offerSave, offerOrder: current.offerOrder }) : same();
+
+    case 'orderResult': {
+      const order = current.order;
+      if (!order || order.phase !== 'sending') return same();
+      // filed: the result shows until the next key; not filed: back to entry with the lines kept
+      const after: OrderDraft = input.ok ? { ...order, phase: 'done', message: input.message } : { ...order, phase: 'entry', message: input.message };
+      return { model: { ...current, order: after }, effects };
+    }
 
     case 'call': {
       const { call, state } = input;
       const mine = (s.name === 'ringing' || s.name === 'talking' || s.name === 'calling') && s.call?.callId === call.callId;
       if (state === 'ringing' && call.direction === 'inbound') {
         const pop = current.lastPop?.callId === call.callId ? current.lastPop : null;
-        if (s.name === 'idle' || s.name === 'missed' || s.name === 'saving') return next({ name: 'ringing', call, answering: null, pop });
+        // an order being entered waits (it shows again over the next call or idle); a finished one's result goes
+        const order = current.order?.phase === 'done' ? null : current.order;
+        if (s.name === 'idle' || s.name === 'missed' || s.name === 'saving') return next({ name: 'ringing', call, answering: null, pop }, { order });
         effects.push({ type: 'hangup', callId: call.callId, reason: 'busy' });
         return same();
       }
@@ -302,7 +380,11 @@ export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits
         const notice = input.reason === 'local-hangup' ? null : (input.reason && END_NOTICES[input.reason]) ?? 'Call ended';
         // an unknown caller: offer to save them as a contact on the idle screen
         const pop = s.name === 'ringing' || s.name === 'talking' ? s.pop : null;
-        return next({ name: 'idle', notice }, { offerSave: pop && !pop.contact && pop.number ? pop.number : null });
+        // after a call that was talked: offer to take an order for the caller
+        const offerOrder = s.name === 'talking' && s.call.number
+          ? { number: s.call.number, contactId: pop?.contact?.id ?? null, name: pop?.contact?.name ?? s.call.name, callId: s.call.callId }
+          : null;
+        return next({ name: 'idle', notice }, { offerSave: pop && !pop.contact && pop.number ? pop.number : null, offerOrder });
       }
       return same();
     }
@@ -369,4 +451,92 @@ function savingKey(
 function casedLike(letter: string, textBefore: string): string {
   const startOfWord = textBefore.length <= 1 || textBefore.at(-2) === ' ';
   return startOfWord ? letter.toUpperCase() : letter;
+}
+
+type OrderResult = { model: PhoneModel; effects: PhoneEffect[] };
+/** Digits of an item code typed on the keypad. */
+const MAX_CODE = 6;
+const ORDER_DIGITS = new Set(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+/** The keys order entry takes; the others (speaker, hold, volume...) still work the call. */
+const ORDER_KEYS = new Set<PhoneKey>([...ORDER_DIGITS as Set<PhoneKey>, '*', '#', 'ok', 'print', 'backspace', 'cancel']);
+
+function openOrder(model: PhoneModel, customer: OrderCustomer): OrderResult {
+  return { model: { ...model, offerOrder: null, order: { customer, lines: [], input: '', phase: 'entry', message: null } }, effects: [] };
+}
+
+/** Adds the typed line ('12*3', '12' = qty 1) to the order; the same item again adds to its quantity. */
+function addLine(order: OrderDraft, catalog: readonly CatalogItem[]): OrderDraft {
+  const [code, qtyText] = order.input.split('*');
+  const item = catalog.find((c) => c.code === code);
+  if (!item) return { ...order, input: '', message: `no item ${code}` };
+  const qty = qtyText === undefined || qtyText === '' ? 1 : Number(qtyText);
+  const existing = order.lines.findIndex((line) => line.code === item.code);
+  const total = qty + (existing >= 0 ? order.lines[existing].qty : 0);
+  if (qty < 1 || total > MAX_QTY) return { ...order, input: '', message: `qty 1-${MAX_QTY} (${item.name})` };
+  if (existing >= 0) {
+    const lines = order.lines.map((line, i) => (i === existing ? { ...line, qty: total } : line));
+    return { ...order, lines, input: '', message: null };
+  }
+  if (order.lines.length >= MAX_ORDER_LINES) return { ...order, input: '', message: `at most ${MAX_ORDER_LINES} lines` };
+  return { ...order, lines: [...order.lines, { code: item.code, name: item.name, qty, unitPrice: item.unitPrice }], input: '', message: null };
+}
+
+/**
+ * Keys of order entry. entry: digits and '*' type `code*qty`, '#' adds the line, backspace deletes a
+ * character (else the last line), OK shows the total, PRINT files and prints, cancel clears the typing
+ * (else drops the order). review: OK files it, PRINT files and prints, cancel goes back. done: any of these closes.
+ * null: not a key of order entry.
+ */
+function orderKey(model: PhoneModel, key: PhoneKey, limits: PhoneLimits, effects: PhoneEffect[]): OrderResult | null {
+  if (!ORDER_KEYS.has(key)) return null;
+  const order = model.order!;
+  const catalog = limits.catalog ?? [];
+  const put = (next: OrderDraft | null) => ({ model: { ...model, order: next }, effects });
+  const send = (draft: OrderDraft, print: boolean) => {
+    const { customer } = draft;
+    effects.push({
+      type: 'placeOrder', print,
+      order: { number: customer.number, contactId: customer.contactId, callId: customer.callId, items: draft.lines.map(({ code, qty }) => ({ code, qty })) },
+    });
+    return put({ ...draft, phase: 'sending', message: print ? 'Printing...' : 'Saving...' });
+  };
+  switch (order.phase) {
+    case 'sending': return { model, effects };
+    case 'done': return put(null);
+    case 'review':
+      if (key === 'print') return send(order, true);
+      if (key === 'ok') return send(order, false);
+      if (key === 'cancel' || key === 'backspace') return put({ ...order, phase: 'entry', message: null });
+      return { model, effects };
+    case 'entry':
+      break;
+  }
+  const [code, qty] = order.input.split('*');
+  if (ORDER_DIGITS.has(key)) {
+    if (qty === undefined ? code.length >= MAX_CODE : qty.length >= String(MAX_QTY).length) return { model, effects };
+    return put({ ...order, input: order.input + key, message: null });
+  }
+  switch (key) {
+    case '*':
+      return code && qty === undefined ? put({ ...order, input: `${order.input}*`, message: null }) : { model, effects };
+    case '#':
+      return code ? put(addLine(order, catalog)) : { model, effects };
+    case 'ok': {
+      const added = code ? addLine(order, catalog) : order;
+      if (added.message || added.lines.length === 0) return put(added);
+      return put({ ...added, phase: 'review' });
+    }
+    case 'print': {
+      const added = code ? addLine(order, catalog) : order;
+      if (added.message) return put(added);
+      return added.lines.length > 0 ? send(added, true) : put({ ...added, message: 'no items yet' });
+    }
+    case 'backspace':
+      if (order.input) return put({ ...order, input: order.input.slice(0, -1), message: null });
+      return put({ ...order, lines: order.lines.slice(0, -1), message: null });
+    case 'cancel':
+      return order.input || order.message ? put({ ...order, input: '', message: null }) : put(null);
+    default:
+      return { model, effects };
+  }
 }

@@ -1,7 +1,8 @@
 import { formatDuration } from '../core/duration.js';
 import type { CallInfo, ScreenPop } from '../core/events.js';
 import type { ScreenModel } from '../display/screen.js';
-import { MULTI_TAP, MULTI_TAP_MS, selectedMissed, type PhoneModel } from './state.js';
+import { formatMoney } from '../orders/money.js';
+import { MULTI_TAP, MULTI_TAP_MS, orderShown, selectedMissed, type OrderDraft, type PhoneModel } from './state.js';
 
 export interface ViewContext {
   deviceName: string;
@@ -11,6 +12,8 @@ export interface ViewContext {
   now: number;
   /** A line that cannot carry calls and why ('main: wrong password'), or null. */
   lineProblem?: string | null;
+  /** ISO 4217 currency of order amounts (config orders.currency); default USD. */
+  currency?: string;
 }
 
 const two = (n: number) => String(n).padStart(2, '0');
@@ -40,15 +43,31 @@ export function historyLine(pop: ScreenPop): string | null {
   return last?.at ? `${count}, last ${localDate(last.at)}` : count;
 }
 
+/** 'today', 'yesterday', '3 days ago' (calendar days in local time), or null when either time is unknown. */
+export function daysAgo(at: number | null, now: Date | null): string | null {
+  if (at === null || !now) return null;
+  const day = (d: Date) => Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()) / 86_400_000;
+  const days = day(now) - day(new Date(at));
+  if (days <= 0) return 'today';
+  return days === 1 ? 'yesterday' : `${days} days ago`;
+}
+
+/** 'Last order 2x Noodles, 36.00, 3 days ago': the age when it fits the row. */
+export function lastOrderLine(order: { at: number | null; summary: string }, now: Date | null): string {
+  const line = `Last order ${order.summary}`;
+  const age = daysAgo(order.at, now);
+  return age && line.length + age.length + 2 <= COLUMNS ? `${line}, ${age}` : line;
+}
+
 /** The rows under the caller's name: company or tag, number, history, then order / open item / note. */
-function popRows(pop: ScreenPop): string[] {
+function popRows(pop: ScreenPop, now: Date | null): string[] {
   const rows: string[] = [];
   const about = pop.contact?.company ?? pop.contact?.tag;
   if (about) rows.push(about);
   if (pop.displayNumber) rows.push(pop.displayNumber);
   const history = historyLine(pop);
   if (history) rows.push(history);
-  if (pop.lastOrder) rows.push(`Order: ${pop.lastOrder.summary}`);
+  if (pop.lastOrder) rows.push(lastOrderLine(pop.lastOrder, now));
   for (const item of pop.openItems) rows.push(item);
   if (pop.contact?.note) rows.push(pop.contact.note);
   return rows;
@@ -63,6 +82,7 @@ const softKeys3 = (left: string, middle: string, right: string) => {
 /** What the 240x128 display shows in each phone state: 8 rows of 16 px, status bar on top, soft keys at the bottom. */
 export function phoneView(model: PhoneModel, view: ViewContext): ScreenModel {
   const s = model.state;
+  if (orderShown(model)) return orderView(model.order!, view.currency ?? 'USD');
   const title = (text: string) => ({ text: ` ${text}`, inverse: true });
   const softKeys = (left: string, right: string) => ({ text: `${left}${' '.repeat(Math.max(1, 30 - left.length - right.length))}${right}` });
   switch (s.name) {
@@ -76,7 +96,7 @@ export function phoneView(model: PhoneModel, view: ViewContext): ScreenModel {
           model.missed.count > 0 ? { text: `${model.missed.count} missed ${model.missed.count === 1 ? 'call' : 'calls'}`, align: 'center' } : null,
           s.notice ? { text: s.notice, align: 'center' } : null,
           view.lineProblem ? { text: view.lineProblem, align: 'center', inverse: true } : null,
-          model.offerSave ? softKeys3('Redial', 'Save', 'Menu') : model.missed.count > 0 ? softKeys3('Redial', 'Missed', 'Menu') : softKeys('Redial', 'Menu'),
+          model.offerSave ? softKeys3('Redial', 'Save', 'Menu') : model.offerOrder ? softKeys3('Redial', 'Order', 'Menu') : model.missed.count > 0 ? softKeys3('Redial', 'Missed', 'Menu') : softKeys('Redial', 'Menu'),
         ],
       };
     }
@@ -122,7 +142,7 @@ export function phoneView(model: PhoneModel, view: ViewContext): ScreenModel {
       const status = { text: s.answering ? 'Answering...' : 'Ringing', align: 'center' as const };
       if (s.pop) {
         // the screen pop: who, what they are to the shop, how often they called, last order, open items, note
-        const details = popRows(s.pop).slice(0, 4).map((text) => ({ text, align: 'center' as const }));
+        const details = popRows(s.pop, view.wallTime).slice(0, 4).map((text) => ({ text, align: 'center' as const }));
         while (details.length < 4) details.push({ text: '', align: 'center' });
         return {
           rows: [
@@ -159,9 +179,57 @@ export function phoneView(model: PhoneModel, view: ViewContext): ScreenModel {
           name ? { text: s.pop?.displayNumber || s.call.number, align: 'center' } : null,
           s.pop?.contact ? { text: s.pop.contact.company ?? s.pop.contact.tag ?? '', align: 'center' } : null,
           { text: formatDuration(view.now - s.since), align: 'center' }, null,
-          softKeys('Hold', 'End'),
+          s.call.number ? softKeys3('Hold', 'Order', 'End') : softKeys('Hold', 'End'),
         ],
       };
     }
+  }
+}
+
+/** '3x Noodles 54.00' */
+export function orderLineText(line: { qty: number; name: string; unitPrice: number }, currency: string): string {
+  const amount = formatMoney(line.qty * line.unitPrice, currency);
+  const item = `${line.qty}x ${line.name}`;
+  // the amount stays whole: a long name is cut instead
+  const room = COLUMNS - amount.length - 1;
+  return `${item.length > room ? item.slice(0, Math.max(1, room - 1)) + '~' : item} ${amount}`;
+}
+
+/**
+ * Order entry: the customer on top, the newest four lines, the total, the typing (or an error) and the hint.
+ * Keys: digits/'*' type code*qty, '#' adds, OK = total, PRINT = file and print, Del, cancel.
+ */
+function orderView(order: OrderDraft, currency: string): ScreenModel {
+  const who = order.customer.name ?? order.customer.number;
+  const total = order.lines.reduce((sum, line) => sum + line.qty * line.unitPrice, 0);
+  const shown = order.lines.slice(-4).map((line) => ({ text: orderLineText(line, currency), align: 'left' as const }));
+  const lines: Array<{ text: string; align: 'left' } | null> = [...shown];
+  while (lines.length < 4) lines.push(null);
+  const totalRow = { text: `Total ${formatMoney(total, currency)}`, align: 'right' as const };
+  const title = { text: ` Order: ${who}`, inverse: true };
+  switch (order.phase) {
+    case 'entry':
+      return {
+        rows: [
+          title, ...lines, totalRow,
+          order.message ? { text: order.message, align: 'center', inverse: true }
+            : order.input ? { text: `Item ${order.input}_`, align: 'left' } : { text: 'code*qty # add, OK total', align: 'left' },
+          softKeys3('Del', 'Total', 'Print'),
+        ],
+      };
+    case 'review':
+      return {
+        rows: [
+          title, ...lines,
+          { text: `${order.lines.length} ${order.lines.length === 1 ? 'line' : 'lines'}, total ${formatMoney(total, currency)}`, align: 'center' },
+          { text: 'PRINT prints the slip', align: 'center' },
+          softKeys3('Back', 'Save', 'Print'),
+        ],
+      };
+    case 'sending':
+    case 'done':
+      return {
+        rows: [title, ...lines, totalRow, { text: order.message ?? '', align: 'center' }, order.phase === 'done' ? { text: 'OK', align: 'right' as const } : null],
+      };
   }
 }

@@ -1,0 +1,122 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { PhoneKey } from '../../drivers/mcu/types.js';
+import { createApp, type App } from '../../src/app/app.js';
+import { loadBoard } from '../../src/board/board.js';
+import { validateConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import type { BusEvents } from '../../src/core/events.js';
+import { silentLogger } from '../../src/core/log.js';
+import { loadUnifont, type BitmapFont } from '../../src/display/font.js';
+import { findText } from '../support/display-text.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { waitFor } from '../support/wait.js';
+
+/**
+ * Done-when of issue #7 item 7, end to end on the sim board: a call from a known customer rings with the screen pop,
+ * is answered, the order is typed on the keypad, PRINT files it and the virtual printer prints the delivery slip
+ * with the customer's name, address and map QR; the next call from that number pops with the last order.
+ */
+const ADDRESS = '12 Garden Rd, Springfield';
+const NUMBER = '2125550177';
+let app: App;
+let font: BitmapFont;
+const placed: Array<BusEvents['orderPlaced']> = [];
+
+beforeAll(async () => {
+  font = await loadUnifont();
+  const { config, issues } = validateConfig({
+    board: 'sim', web: { port: 0 }, device: { name: 'Garden Shop', country: 'US' },
+    printing: { encoding: 'cp437', mapUrlBase: 'https://maps.example.com/?q=' },
+    orders: {
+      currency: 'USD',
+      catalog: [{ code: '12', name: 'Noodles', unitPrice: 1800 }, { code: '7', name: 'Soup', unitPrice: 650 }],
+      shop: { name: 'Wang Noodle House', phone: '212 555 0100', address: '1 Main St' },
+    },
+  });
+  if (!config) throw new Error(JSON.stringify(issues));
+  const dir = mkdtempSync(join(tmpdir(), 'orders-e2e-'));
+  app = createApp({ config: config as Config, board: await loadBoard('sim'), dataDir: dir, log: silentLogger(), clock: new FakeClock(), socketPath: join(dir, 'ctl.sock'), env: {} });
+  const report = await app.start();
+  expect(report.filter((r) => r.status !== 'running')).toEqual([]);
+  app.bus.on('test', 'orderPlaced', (event) => void placed.push(event));
+}, 30_000);
+
+afterAll(async () => {
+  await app?.stop();
+});
+
+const shows = async (text: string) => {
+  await app.phone.settled();
+  return findText(app.sim!.mcu.display, font, text) !== null;
+};
+const press = (...keys: PhoneKey[]) => {
+  for (const key of keys) app.sim!.mcu.keypad.press(key);
+};
+
+describe('a phone order on the sim board', () => {
+  it('call -> screen pop -> order on the keypad -> PRINT -> slip with address and map QR -> the next call shows the last order', async () => {
+    const sim = app.sim!;
+    const contact = await app.contacts.repository.create({ name: 'Wang Li', numbers: [NUMBER], address: ADDRESS });
+
+    // the call rings with the customer popped
+    sim.line!.injectIncoming({ number: NUMBER });
+    await waitFor(() => app.phone.describe().state === 'ringing', 'ringing');
+    expect(await shows('Wang Li')).toBe(true);
+    expect(await shows('No calls yet')).toBe(true);
+    expect(await shows('Last order')).toBe(false);
+
+    // answered; the talking screen offers the order
+    sim.mcu.keypad.setHook(true);
+    await waitFor(() => app.phone.describe().state === 'talking', 'talking');
+    expect(await shows('Order')).toBe(true);
+
+    // the order on the keypad: 2 noodles, a soup typed and deleted, an unknown item refused
+    press('print');
+    expect(await shows('Order: Wang Li')).toBe(true);
+    press('1', '2', '*', '2', '#');
+    expect(await shows('2x Noodles 36.00')).toBe(true);
+    press('7', '7', '#');
+    expect(await shows('no item 77')).toBe(true);
+    press('7', '#');
+    expect(await shows('1x Soup 6.50')).toBe(true);
+    press('backspace');
+    expect(await shows('1x Soup 6.50')).toBe(false);
+    press('ok');
+    expect(await shows('1 line, total 36.00')).toBe(true);
+    press('print');
+
+    // filed, announced, and the slip printed by the virtual printer
+    await waitFor(() => sim.printer.jobsText().length === 1, 'the slip printed', 10_000);
+    expect(await shows('Order saved, slip printing')).toBe(true);
+    const slip = sim.printer.jobsText()[0];
+    expect(slip).toContain('Wang Noodle House');
+    expect(slip).toContain('Wang Li');
+    expect(slip).toContain(ADDRESS);
+    expect(slip).toMatch(/Noodles/);
+    expect(slip).toContain('36.00');
+    const qr = sim.printer.paper().items.filter((item) => item.kind === 'qr');
+    expect(qr.map((item) => item.kind === 'qr' && item.payload)).toEqual([`https://maps.example.com/?q=${encodeURIComponent(ADDRESS)}`]);
+    expect(placed).toHaveLength(1);
+    expect(placed[0]).toMatchObject({ number: NUMBER, contactId: contact.id, total: 3600, currency: 'USD', summary: '2x Noodles, 36.00', items: [{ code: '12', qty: 2 }] });
+    const timeline = await app.history.repository.timeline({ contactId: contact.id, numberKeys: ['+12125550177'] });
+    expect(timeline.map((r) => r.kind)).toEqual(['order', 'call']);
+
+    // the caller hangs up; the result goes with the next key
+    sim.line!.remoteHangup();
+    sim.mcu.keypad.setHook(false);
+    await waitFor(() => app.phone.describe().state === 'idle', 'idle');
+    press('ok');
+    expect(await shows('Garden Shop')).toBe(true);
+
+    // the next call from that number pops with the last order
+    sim.line!.injectIncoming({ number: NUMBER });
+    await waitFor(() => app.phone.describe().state === 'ringing', 'ringing again');
+    expect(await shows('Wang Li')).toBe(true);
+    expect(await shows('Last order 2x Noodles, 36.00')).toBe(true);
+    press('cancel');
+    await waitFor(() => app.phone.describe().state === 'idle', 'idle after rejecting');
+  });
+});
