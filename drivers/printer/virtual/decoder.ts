@@ -415,17 +415,20 @@ export class EscPosDecoder {
     return false;
   }
 
+  /** A three-byte command `X fn n`: applies n, or waits for more bytes. */
+  #withOneArgument(buf: Uint8Array, i: number, apply: (n: number) => void): number {
+    if (!this.#need(buf, i, 3)) return NEED_MORE;
+    apply(buf[i + 2]);
+    return 3;
+  }
+
   // ---- ESC -------------------------------------------------------------------------------------------------------
 
   #esc(buf: Uint8Array, i: number, offset: number): number {
     const s = this.#state;
     const fn = buf[i + 1];
     const arg = (k: number): number => buf[i + 1 + k];
-    const with1 = (apply: (n: number) => void): number => {
-      if (!this.#need(buf, i, 3)) return NEED_MORE;
-      apply(arg(1));
-      return 3;
-    };
+    const with1 = (apply: (n: number) => void): number => this.#withOneArgument(buf, i, apply);
     switch (fn) {
       case 0x40: // ESC @ Miscellaneous commands, "Initialize printer": clears the print buffer, modes to power-on
         if (this.#spans.length > 0) this.#note(offset, 'ESC @ discarded the unprinted line buffer');
@@ -590,11 +593,7 @@ export class EscPosDecoder {
     const s = this.#state;
     const fn = buf[i + 1];
     const arg = (k: number): number => buf[i + 1 + k];
-    const with1 = (apply: (n: number) => void): number => {
-      if (!this.#need(buf, i, 3)) return NEED_MORE;
-      apply(arg(1));
-      return 3;
-    };
+    const with1 = (apply: (n: number) => void): number => this.#withOneArgument(buf, i, apply);
     switch (fn) {
       case 0x21: // GS ! n Character commands, "Select character size": high nibble width-1, low nibble height-1 (1..8)
         return with1((n) => {
