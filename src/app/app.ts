@@ -197,13 +197,13 @@ export function createApp(options: AppOptions): App {
     saveContact: async (number, name) => void (await contacts.repository.create({ name, numbers: [number] })),
     orders: { createOrder: (request) => orders.createOrder(request), printOrder: (orderId, by) => orders.printOrder(orderId, by) },
   });
+  const printing = new PrintingService({ bus, clock, log: logFor('printing'), store, control, printer: drivers.printer, config: current });
   const web = new WebService({
     bus, board, config: current, log: logFor('web'),
     sim: sim ? { mcu: sim.mcu, line: simLine, exchange: analogLine ? new SimExchange(sim.mcu.line, sim.callerId, clock) : null, printer: sim.printer } : null,
     publicDir: join(projectRoot(), 'src', 'web', 'public'),
     printJobs: () => printing.jobs(),
   });
-  const printing = new PrintingService({ bus, clock, log: logFor('printing'), store, control, printer: drivers.printer, config: current });
   const orders = new OrdersService({
     bus, clock, log: logFor('orders'), config: current, history: () => history.repository,
     printing: { print: (request) => printing.print(request) },

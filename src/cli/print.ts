@@ -4,7 +4,7 @@
  * locally and prints what the virtual printer decoded as JSON (and the paper image with --out).
  */
 import { open, writeFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { extname, resolve as resolvePath } from 'node:path';
 import { Option, type Command } from 'commander';
 import { decodeEscPos } from '../../drivers/printer/virtual/decoder.js';
 import { renderPaperPng, renderPaperSvg } from '../../drivers/printer/virtual/render.js';
@@ -463,6 +463,21 @@ async function daemonClient(config: Config, globalOptions: GlobalOptions): Promi
   }
 }
 
+/**
+ * Two processes never write to one printer: when a daemon runs and the named printer is its board's, the slip
+ * must go through the daemon's queue.
+ */
+async function refuseDaemonsPrinter(target: { kind: 'lp'; path: string } | { kind: 'network'; host: string; port: number }, config: Config, globalOptions: GlobalOptions): Promise<void> {
+  const client = await daemonClient(config, globalOptions);
+  if (!client) return;
+  client.close();
+  const own = await resolveBoard(config.board).then((board) => board.printer, () => null);
+  const same = target.kind === 'lp'
+    ? own?.driver === 'lp' && resolvePath(own.path) === resolvePath(target.path)
+    : own?.driver === 'network' && own.host === target.host && (own.port ?? 9100) === target.port;
+  if (same) throw new CliExit(EXIT.failure, "deskline print: the running daemon owns this printer; leave out --printer to print through its queue");
+}
+
 /** Daemon errors that are about the request (template, input, copies), not the daemon. */
 const REQUEST_ERRORS = new Set(['SLIP_INVALID_INPUT', 'SLIP_UNKNOWN_TEMPLATE', 'PRINT_UNKNOWN_TEMPLATE', 'PRINT_BAD_COPIES', 'PRINT_BAD_REQUEST']);
 
@@ -530,6 +545,7 @@ async function printCommand(templateName: string, options: PrintOptions, command
   }
   const log = createLogger({ level: 'error', destination: process.stderr });
   if (options.printer.kind === 'lp' || options.printer.kind === 'network') {
+    await refuseDaemonsPrinter(options.printer, config, globalOptions);
     const paperWidthMm = await paperWidthFor(options, config);
     const slip = renderOrExit(template, input, renderOptions(config, paperWidthMm, slipLog));
     const printerOptions = { paperWidthMm, log: log.child({ ns: 'printer' }), statusPollMs: 0 };

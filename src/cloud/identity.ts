@@ -13,9 +13,10 @@
  * switch.json while a switch is on trial.
  */
 import { X509Certificate, createPublicKey, webcrypto } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DesklineError } from '../core/errors.js';
+import { writeFileAtomic } from '../store/durable-file.js';
 
 export interface TlsIdentity {
   ca?: Buffer;
@@ -35,10 +36,6 @@ async function readIfThere(path: string): Promise<Buffer | null> {
   }
 }
 
-async function writeSecret(path: string, data: string | Buffer): Promise<void> {
-  await writeFile(`${path}.tmp`, data, { mode: 0o600 });
-  await rename(`${path}.tmp`, path);
-}
 
 export class DeviceIdentity {
   readonly dir: string;
@@ -74,7 +71,7 @@ export class DeviceIdentity {
     const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: subject, keys: keys as never, signingAlgorithm: KEY_ALGORITHM });
     const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await writeSecret(this.#path('pending-key.pem'), x509.PemConverter.encode(pkcs8, 'PRIVATE KEY'));
+    await writeFileAtomic(this.#path('pending-key.pem'), x509.PemConverter.encode(pkcs8, 'PRIVATE KEY'));
     return { csr: csr.toString('pem'), subject };
   }
 
@@ -112,8 +109,8 @@ export class DeviceIdentity {
       await rename(this.#path('cert.pem'), join(previous, 'cert.pem'));
       await rename(this.#path('key.pem'), join(previous, 'key.pem'));
     }
-    await writeSecret(this.#path('switch.json'), JSON.stringify({ serial: cert.serialNumber, hadRotated: current !== null }));
-    await writeSecret(this.#path('cert.pem'), certificatePem);
+    await writeFileAtomic(this.#path('switch.json'), JSON.stringify({ serial: cert.serialNumber, hadRotated: current !== null }));
+    await writeFileAtomic(this.#path('cert.pem'), certificatePem);
     await rename(this.#path('pending-key.pem'), this.#path('key.pem'));
     return { serial: cert.serialNumber, notAfter: cert.validTo };
   }

@@ -226,3 +226,21 @@ async function exists(path: string): Promise<boolean> {
     throw error;
   }
 }
+
+/**
+ * A small file written so that a crash leaves the old or the new content, never a torn one: temp file, fsync,
+ * rename, directory fsync (steps 1, 3 and 4 of DurableFile's protocol, without the backup). For files that are
+ * replaced whole and need no recovery of their own (upload progress, a device key, a certificate).
+ */
+export async function writeFileAtomic(path: string, content: string | Buffer, mode = 0o600): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const handle = await open(temp, 'w', mode);
+  try {
+    await handle.writeFile(content);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
+  await syncDirectory(dirname(path));
+}

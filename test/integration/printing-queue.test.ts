@@ -3,6 +3,7 @@
 // socket. The printer is unplugged with jobs queued and comes back; the daemon is SIGKILLed while the printer
 // still prints a job from its buffer, and again while a job waits for paper. Every job prints exactly once.
 
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -109,5 +110,17 @@ describe('print queue (daemon, a TCP 9100 printer)', () => {
 
     expect(printedOrders()).toEqual({ 'A-1': 1, 'A-2': 1, 'A-3': 1, 'A-4': 1, 'A-5': 1, 'A-6': 1 });
     expect((await jobs()).map((j) => j.state)).toEqual(['printed', 'printed', 'printed', 'printed', 'printed', 'printed']);
+  });
+
+  it('deskline print refuses to write straight to the printer the running daemon owns', async () => {
+    const input = join(data, 'order.json');
+    await writeFile(input, JSON.stringify({ ...order, orderId: 'A-9' }));
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, [MAIN, 'print', 'order', '--input', input, '--printer', `tcp:127.0.0.1:${printer.port}`, '--config', configFile, '--data', data],
+        { env: { ...process.env, DESKLINE_CONFIG: '' }, timeout: 20_000 }, (error, _stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stderr }));
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/the running daemon owns this printer/);
+    expect(printedOrders()['A-9']).toBeUndefined();
   });
 });

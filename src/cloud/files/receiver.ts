@@ -23,7 +23,7 @@ import {
   DEFAULT_MAX_FILE_BYTES, FileTransferError, MAX_LISTED_OFFSETS, MAX_SEGMENT_BYTES, fileReceiverFilter, fileTopics, parseFileInit, parseFileTopic,
   type FileAck, type FileInit, type ParsedFileTopic,
 } from './protocol.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../../store/durable-file.js';
 
 export interface FileReceiverOptions {
   /** the admin's MQTT session (connected or connecting) */

@@ -19,7 +19,7 @@ import type { Clock, TimerHandle } from '../../core/clock.js';
 import { errorCode, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { CloudLink, CloudMessage, PublishAck } from '../types.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../../store/durable-file.js';
 import {
   EMQX_REASON, FileTransferError, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES, checkFileId, emqxFileTopics, emqxResponseTopic, fileAckFilter,
   fileNameProblem, fileTopics, isSha256Hex, parseEmqxResponse, parseFileAck, parseFileTopic, type FileAck, type FileInit,
