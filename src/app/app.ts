@@ -24,8 +24,10 @@ import { HistoryService } from '../history/service.js';
 import { MediaEngine } from '../media/engine.js';
 import { OrdersService } from '../orders/service.js';
 import { PhoneService } from '../phone/service.js';
+import { PosService } from '../pos/service.js';
 import { PrintingService } from '../printing/service.js';
 import { RecordingsService } from '../recordings/service.js';
+import { ReportsService } from '../reports/service.js';
 import { ScreenPopService, type PoppedContact } from '../screen-pop/service.js';
 import { advertisedAddress, sipLineAccount } from '../sip/config.js';
 import { SipLine } from '../sip/line.js';
@@ -203,9 +205,15 @@ export function createApp(options: AppOptions): App {
     sim: sim ? { mcu: sim.mcu, line: simLine, exchange: analogLine ? new SimExchange(sim.mcu.line, sim.callerId, clock) : null, printer: sim.printer } : null,
     publicDir: join(projectRoot(), 'src', 'web', 'public'),
     printJobs: () => printing.jobs(),
+    // the Orders panel: the orders service is built right below (these run only once requests come)
+    orders: {
+      catalog: () => ({ currency: config.orders.currency, items: config.orders.catalog }),
+      place: (request) => orders.createOrder(request),
+      print: (orderId) => orders.printOrder(orderId, 'web'),
+    },
   });
   const orders = new OrdersService({
-    bus, clock, log: logFor('orders'), config: current, history: () => history.repository,
+    bus, clock, log: logFor('orders'), config: current, control, history: () => history.repository,
     printing: { print: (request) => printing.print(request) },
     customer: async ({ contactId, number }) => {
       if (!contacts.running) return null;
@@ -213,6 +221,10 @@ export function createApp(options: AppOptions): App {
       const contact = id ? await contacts.repository.get(id) : undefined;
       return contact ? { id: contact.id, name: contact.name, address: contact.address } : null;
     },
+  });
+  const reports = new ReportsService({
+    bus, clock, log: logFor('reports'), config: current, control, dataDir, history: () => history.repository,
+    printing: { print: (request) => printing.print(request) },
   });
   const cloud = new CloudService({
     bus, clock, log: logFor('cloud'), store, config: current, dir: join(dataDir, 'cloud'),
@@ -305,8 +317,10 @@ export function createApp(options: AppOptions): App {
     .add({ name: 'web', create: () => web })
     .add({ name: 'phone', deps: ['mcu', 'calls'], create: () => phone })
     .add({ name: 'hid', create: () => new HidService({ bus, log: logFor('hid'), hid: drivers.hid }) })
+    .add({ name: 'pos', create: () => new PosService({ bus, clock, log: logFor('pos'), config: current, scanner: drivers.scanner, poleDisplay: drivers.poleDisplay }) })
     .add({ name: 'printing', deps: ['store'], create: () => printing })
     .add({ name: 'orders', deps: ['history', 'contacts', 'printing'], create: () => orders })
+    .add({ name: 'reports', deps: ['history', 'printing'], create: () => reports })
     .add({ name: 'cloud', deps: ['store', 'calls', 'contacts', 'recordings', 'printing'], create: () => cloud })
     // Last: tells systemd we are ready once everything else has started (or failed).
     .add({

@@ -17,6 +17,12 @@ import { LpReceiptPrinter } from '../../drivers/printer/lp.js';
 import { NetworkReceiptPrinter } from '../../drivers/printer/network.js';
 import { UsbReceiptPrinter } from '../../drivers/printer/usb.js';
 import type { ReceiptPrinter } from '../../drivers/printer/types.js';
+import { SerialPoleDisplay } from '../../drivers/pole-display/serial.js';
+import { SimPoleDisplay } from '../../drivers/pole-display/sim.js';
+import type { PoleDisplayDriver } from '../../drivers/pole-display/types.js';
+import { HidrawBarcodeScanner } from '../../drivers/scanner/hidraw.js';
+import { SimBarcodeScanner } from '../../drivers/scanner/sim.js';
+import type { BarcodeScannerDriver } from '../../drivers/scanner/types.js';
 import type { Board } from '../board/board.js';
 import type { Clock } from '../core/clock.js';
 import { DesklineError } from '../core/errors.js';
@@ -28,6 +34,9 @@ export interface DriverSet {
   callerId: CallerIdSource | null;
   hid: TelephonyHidDriver;
   printer: ReceiptPrinter;
+  /** null: the board has none */
+  scanner: BarcodeScannerDriver | null;
+  poleDisplay: PoleDisplayDriver | null;
   modem: ModemDriver | null;
   audio: AudioDriver;
 }
@@ -38,6 +47,9 @@ export interface SimDrivers {
   callerId: SimCallerIdSource;
   hid: SimTelephonyHid;
   printer: VirtualReceiptPrinter;
+  /** the sim board's scanner and pole display (absent when its board file leaves them out) */
+  scanner?: SimBarcodeScanner;
+  poleDisplay?: SimPoleDisplay;
   modem: SimModem;
   audio: SimAudio;
 }
@@ -71,10 +83,21 @@ export function createDrivers(board: Board, clock: Clock, log: Logger): { driver
     : p.driver === 'usb' ? new UsbReceiptPrinter({ ...printerOptions, match: p.match })
     : p.driver === 'lp' ? new LpReceiptPrinter({ ...printerOptions, path: p.path })
     : new NetworkReceiptPrinter({ ...printerOptions, host: p.host, port: p.port });
+  const sc = board.scanner ?? { driver: 'none' };
+  const scanner = sc.driver === 'none' ? null
+    : sc.driver === 'sim' ? (sims.scanner = new SimBarcodeScanner())
+    : new HidrawBarcodeScanner({ match: sc.match, timer: clock });
+  const pd = board.poleDisplay ?? { driver: 'none' };
+  if (pd.driver === 'serial' && (pd.path === undefined) === (pd.match === undefined)) {
+    throw new DesklineError('BOARD_INVALID', `board '${board.id}': poleDisplay needs exactly one of path (a fixed serial port) and match (USB-serial adapters by VID/PID)`);
+  }
+  const poleDisplay = pd.driver === 'none' ? null
+    : pd.driver === 'sim' ? (sims.poleDisplay = new SimPoleDisplay({ columns: pd.columns, rows: pd.rows }))
+    : new SerialPoleDisplay({ path: pd.path, match: pd.match, baudRate: pd.baudRate, columns: pd.columns, rows: pd.rows, timer: clock, log: log.child({ ns: 'pole-display' }) });
   const modem = board.modem.driver === 'none' ? null : board.modem.driver === 'sim' ? (sims.modem = new SimModem()) : notYet('the cellular modem', board.modem.driver, board);
   const audio = board.audio.driver === 'sim'
     ? (sims.audio = new SimAudio())
     : new AlsaAudio({ board: board.id, devices: board.audio.devices, bufferMs: board.audio.bufferMs, timers: clock, log: log.child({ ns: 'audio' }) });
   const complete = sims.mcu && sims.callerId && sims.hid && sims.printer && sims.modem && sims.audio;
-  return { drivers: { mcu, callerId, hid, printer, modem, audio }, sim: complete ? (sims as SimDrivers) : null };
+  return { drivers: { mcu, callerId, hid, printer, scanner, poleDisplay, modem, audio }, sim: complete ? (sims as SimDrivers) : null };
 }

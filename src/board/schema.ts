@@ -27,6 +27,11 @@ const AlsaPcm = (what: string) =>
 
 const Sim = Type.Object({ driver: Type.Literal('sim') }, { additionalProperties: false });
 
+const PoleSize = {
+  columns: Type.Optional(Type.Integer({ minimum: 8, maximum: 40, default: 20, description: 'Characters per line; default 20' })),
+  rows: Type.Optional(Type.Integer({ minimum: 1, maximum: 4, default: 2, description: 'Lines; default 2' })),
+};
+
 export const BoardSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String()),
@@ -60,6 +65,28 @@ export const BoardSchema = Type.Object(
         paperWidthMm: PaperWidth,
       }, { additionalProperties: false }),
     ]),
+    scanner: Type.Optional(Type.Union([
+      Sim,
+      Type.Object(
+        { driver: Type.Literal('hidraw'), match: Type.Array(UsbMatch, { minItems: 1, description: 'USB barcode scanners in keyboard-wedge mode, by vendor (and product) id; hot-plugged' }) },
+        { additionalProperties: false },
+      ),
+      Type.Object({ driver: Type.Literal('none') }, { additionalProperties: false }),
+    ], { description: 'Barcode scanner (HID keyboard wedge); absent = none' })),
+    poleDisplay: Type.Optional(Type.Union([
+      Type.Object({ driver: Type.Literal('sim'), ...PoleSize }, { additionalProperties: false }),
+      Type.Object(
+        {
+          driver: Type.Literal('serial'),
+          path: Type.Optional(Type.String({ minLength: 1, description: 'Fixed device node (a UART or a udev symlink); or give match' })),
+          match: Type.Optional(Type.Array(UsbMatch, { minItems: 1, description: 'USB-serial adapters of the display, by vendor/product id; hot-plugged' })),
+          baudRate: Type.Integer({ minimum: 300, maximum: 115200, description: 'UART speed (pole displays: 9600 mostly)' }),
+          ...PoleSize,
+        },
+        { additionalProperties: false },
+      ),
+      Type.Object({ driver: Type.Literal('none') }, { additionalProperties: false }),
+    ], { description: 'Customer pole display (Epson ESC/POS customer-display commands); absent = none' })),
     modem: Type.Union([
       Sim,
       Type.Object({ driver: Type.Literal('serial'), ...SerialPortRef, match: Type.Optional(Type.Array(UsbMatch)) }, { additionalProperties: false }),

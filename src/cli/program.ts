@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { listBoards, loadBoard, resolveBoard } from '../board/board.js';
 import { BoardSchema } from '../board/schema.js';
+import { udevRules } from '../board/udev.js';
 import { ConfigError, readConfigFile, validateConfig } from '../config/load.js';
 import { fieldsMarked, jsonSchema, redactSecrets } from '../config/schema.js';
 import { CliExit, EXIT, loadConfigOrExit, print } from './context.js';
@@ -8,7 +9,9 @@ import { addAdminCommands } from './admin/index.js';
 import { addCallerIdCommand } from './callerid.js';
 import { callDaemon, globals } from './daemon.js';
 import { addDataCommands } from './data.js';
+import { addOrderCommands } from './order.js';
 import { addPrintCommand } from './print.js';
+import { addSummaryCommand } from './summary.js';
 
 export function buildProgram(): Command {
   const program = new Command('deskline')
@@ -100,6 +103,14 @@ export function buildProgram(): Command {
       process.stdout.write(`${JSON.stringify(await resolveBoard(name), null, 2)}\n`);
     });
 
+  board
+    .command('udev-rules')
+    .argument('[name]', "board id, or 'auto' to detect this machine's board", 'auto')
+    .description("print udev rules giving the runtime's user the board's hot-plugged devices (printer, scanners, pole display, modem)")
+    .action(async (name: string) => {
+      process.stdout.write(udevRules(await resolveBoard(name)));
+    });
+
   program
     .command('status')
     .description('show what the running daemon is doing (services, phone state, calls)')
@@ -129,9 +140,19 @@ export function buildProgram(): Command {
       print(globals(command), result, () => `phone is ${result.state}`);
     });
 
+  program
+    .command('drawer')
+    .description("open the cash drawer on the receipt printer's drawer port (queued behind the slips being printed)")
+    .action(async (_options: unknown, command: Command) => {
+      const result = (await callDaemon(command, 'printing.openDrawer')) as { jobIds: string[] };
+      print(globals(command), result, () => `drawer kick queued (job ${result.jobIds.join(', ')})`);
+    });
+
   addCallerIdCommand(program);
   addDataCommands(program);
   addPrintCommand(program);
+  addSummaryCommand(program);
+  addOrderCommands(program);
   addAdminCommands(program);
   return program;
 }

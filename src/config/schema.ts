@@ -291,6 +291,14 @@ export const ConfigSchema = Type.Object(
         description: "Language of the slips' labels; empty = from the encoding (zh for gb18030, ko for euc-kr, else en)",
       }),
       timeZone: field((o) => Type.String({ ...o, maxLength: 64 }), { default: '', description: "IANA time zone for times on slips ('Asia/Shanghai'); empty = the system's" }),
+      daySummaryAt: field((o) => Type.String({ ...o, pattern: '^$|^([01][0-9]|2[0-3]):[0-5][0-9]$' }), {
+        default: '',
+        description: "Closing time: the end-of-day summary prints by itself at this local time (HH:MM in printing.timeZone), once a business day; empty = off",
+      }),
+      drawer: section('The cash drawer on the receipt printer\'s drawer port (ESC p)', {
+        pin: field((o) => Type.Union([Type.Literal(2), Type.Literal(5)], o), { default: 2, description: 'Drawer kick-out connector pin: 2 (drawer 1, most drawers) or 5 (drawer 2)' }),
+        pulseMs: field((o) => Type.Integer({ ...o, minimum: 10, maximum: 500 }), { default: 100, description: "Length of the kick pulse in ms (the drawer's solenoid; 100 opens most)" }),
+      }),
       mapUrlBase: field((o) => Type.String({ ...o, maxLength: 200, pattern: '^https?://\\S+$' }), {
         default: 'https://maps.google.com/?q=',
         description: "Map link of the order slip's QR: this plus the URL-encoded address (e.g. https://uri.amap.com/search?keyword= or https://map.naver.com/p/search/)",
@@ -309,6 +317,7 @@ export const ConfigSchema = Type.Object(
             code: Type.String({ pattern: '^[0-9]{1,6}$', description: 'Item code typed on the keypad (1-6 digits)' }),
             name: Type.String({ minLength: 1, maxLength: 40, description: 'Item name on the display, the slip and the timeline' }),
             unitPrice: Type.Integer({ minimum: 0, maximum: 100_000_000, description: "Price of one, in the currency's minor unit (fen, cents)" }),
+            barcode: Type.Optional(Type.String({ pattern: '^[\\x21-\\x7e]{1,64}$', description: 'Barcode on the product (EAN/UPC digits or any printable ASCII); a scan adds one to the order being taken' })),
           },
           { additionalProperties: false },
         ),

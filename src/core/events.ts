@@ -66,8 +66,12 @@ export interface BusEvents {
   lineStatusChanged: { lineId: string; lineKind: LineKind; state: 'ready' | 'connecting' | 'failed'; problem: string | null };
   /** Voicemail waiting on a line (caller-ID message-waiting indication), or no longer. */
   messageWaitingChanged: { lineId: string; waiting: boolean };
-  /** A USB peripheral came or went (HID handsets and headsets now; printers, scanners later). */
-  peripheralChanged: { kind: 'hid'; id: string; attached: boolean; product: string | null };
+  /** A peripheral came or went: HID handsets and headsets, barcode scanners, the customer pole display. */
+  peripheralChanged: { kind: 'hid' | 'scanner' | 'pole-display'; id: string; attached: boolean; product: string | null };
+  /** A barcode scanner read a code (printable ASCII, at most 256 characters). */
+  barcodeScanned: { deviceId: string; code: string };
+  /** The order being entered on the phone changed (null: none open), for the customer's pole display. */
+  orderDraftChanged: { draft: { customer: string | null; lines: Array<{ name: string; qty: number; amount: number }>; total: number; currency: string; phase: string } | null };
   callStateChanged: CallInfo & { state: CallState; reason?: CallEndReason; at: number };
   /** Caller ID arrived (or changed) for a call that is already known. */
   callerIdReceived: CallInfo;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
+import type { ControlRegistry } from '../control/protocol.js';
 import type { EventBus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { DesklineError, errorMessage } from '../core/errors.js';
@@ -10,6 +11,7 @@ import type { HistoryRepository } from '../history/repository.js';
 import { formatNumberForDisplay, numberKey } from '../numbers/numbers.js';
 import type { OrderSlipInput } from '../printing/templates/types.js';
 import { formatMoney } from './money.js';
+import { orderRequestOrThrow } from './request.js';
 import { MAX_NOTE, MAX_ORDER_LINES, MAX_QTY, type CatalogItem, type OrderCustomer, type OrderLine, type OrderRequest, type StoredOrder } from './types.js';
 
 export interface OrdersServiceContext {
@@ -17,6 +19,8 @@ export interface OrdersServiceContext {
   clock: Clock;
   log: Logger;
   config: () => Config;
+  /** orders.catalog, orders.place, orders.get, orders.print for the CLI (absent: none) */
+  control?: ControlRegistry;
   /** The customer timelines the orders are filed in. */
   history: () => HistoryRepository;
   /** The print queue (only the order slip is asked for). */
@@ -25,14 +29,25 @@ export interface OrdersServiceContext {
   customer: (query: { contactId: string | null; number: string | null }) => Promise<OrderCustomer | null>;
 }
 
+const OWNER = 'orders';
+const ORDER_NUMBER = /^\+?[0-9*#]{1,32}$/;
+
+/** An order id as the CLI gives it (the full id: the slip prints only its first 8 characters). */
+function orderIdParam(params: unknown): string {
+  const id = (params as { orderId?: unknown } | null)?.orderId;
+  if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id)) throw new DesklineError('ORDER_BAD_ID', 'orderId: the order id as `deskline order place` printed it (36 characters)');
+  return id;
+}
+
 /** Orders whose history record is found without reading the history. */
 const REMEMBERED = 200;
 /** How far back `printOrder` looks for an order it does not remember. */
 const SEARCHED = 500;
 
-/** The item of the catalog asked for: by code, else by name (any case). */
-export function catalogItem(catalog: readonly CatalogItem[], request: { code?: string; name?: string }): CatalogItem | undefined {
+/** The item of the catalog asked for: by code, else by barcode, else by name (any case). */
+export function catalogItem(catalog: readonly CatalogItem[], request: { code?: string; barcode?: string; name?: string }): CatalogItem | undefined {
   if (request.code !== undefined) return catalog.find((item) => item.code === request.code);
+  if (request.barcode !== undefined) return catalog.find((item) => item.barcode === request.barcode);
   const name = request.name?.trim().toLowerCase();
   return name ? catalog.find((item) => item.name.toLowerCase() === name) : undefined;
 }
@@ -51,13 +66,39 @@ export function orderSummary(lines: readonly Pick<OrderLine, 'qty' | 'name'>[], 
 export class OrdersService implements Service {
   /** orderId -> history record id, newest last */
   readonly #records = new Map<string, string>();
+  readonly #off: Array<() => void> = [];
 
   constructor(private readonly ctx: OrdersServiceContext) {}
 
-  start(): void {}
+  start(): void {
+    const control = this.ctx.control;
+    if (!control) return;
+    this.#off.push(
+      control.register(OWNER, 'orders.catalog', () => this.catalog()),
+      control.register(OWNER, 'orders.place', async (params) => {
+        const { print, ...request } = orderRequestOrThrow(params, this.ctx.config().orders.catalog);
+        const order = await this.createOrder(request);
+        return { order, jobIds: print ? (await this.printOrder(order.orderId, 'cli')).jobIds : [] };
+      }),
+      control.register(OWNER, 'orders.get', async (params) => {
+        const orderId = orderIdParam(params);
+        const order = await this.findOrder(orderId);
+        if (!order) throw new DesklineError('ORDER_NOT_FOUND', `no order ${orderId}`);
+        return order;
+      }),
+      control.register(OWNER, 'orders.print', (params) => this.printOrder(orderIdParam(params), 'cli')),
+    );
+  }
 
   stop(): void {
+    for (const off of this.#off.splice(0)) off();
     this.#records.clear();
+  }
+
+  /** What can be ordered, and in which currency. */
+  catalog(): { currency: string; items: CatalogItem[] } {
+    const { catalog, currency } = this.ctx.config().orders;
+    return { currency, items: catalog };
   }
 
   async createOrder(request: OrderRequest): Promise<StoredOrder> {
@@ -68,7 +109,7 @@ export class OrdersService implements Service {
     const lines: OrderLine[] = [];
     for (const asked of request.items) {
       const item = catalogItem(catalog, asked);
-      if (!item) throw new DesklineError('ORDER_UNKNOWN_ITEM', `no item ${String(asked.code ?? asked.name ?? '?').slice(0, 40)}`);
+      if (!item) throw new DesklineError('ORDER_UNKNOWN_ITEM', `no item ${String(asked.code ?? asked.barcode ?? asked.name ?? '?').slice(0, 40)}`);
       if (!Number.isInteger(asked.qty) || asked.qty < 1 || asked.qty > MAX_QTY) {
         throw new DesklineError('ORDER_BAD_QTY', `quantity of ${item.name} must be 1 to ${MAX_QTY}, not ${String(asked.qty)}`);
       }
@@ -79,6 +120,9 @@ export class OrdersService implements Service {
     const note = request.note?.trim() || null;
     if (note && note.length > MAX_NOTE) throw new DesklineError('ORDER_BAD_NOTE', `the note is ${note.length} characters; at most ${MAX_NOTE}`);
     const number = request.number || null;
+    if (number !== null && (typeof number !== 'string' || !ORDER_NUMBER.test(number))) {
+      throw new DesklineError('ORDER_BAD_NUMBER', "the customer's number is 1 to 32 digits, * or #, with an optional leading +");
+    }
     const contactId = request.contactId ?? (number ? (await this.ctx.customer({ contactId: null, number }))?.id ?? null : null);
 
     const orderId = randomUUID();

@@ -7,11 +7,14 @@ export interface CatalogItem {
   name: string;
   /** minor units */
   unitPrice: number;
+  /** the product's barcode, for scanners */
+  barcode?: string;
 }
 
-/** A line of an order as asked for: an item by its code or its name. */
+/** A line of an order as asked for: an item by its code, its barcode or its name. */
 export interface OrderItemRequest {
   code?: string;
+  barcode?: string;
   name?: string;
   qty: number;
 }

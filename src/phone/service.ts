@@ -11,8 +11,8 @@ import type { ControlRegistry } from '../control/protocol.js';
 import type { BitmapFont } from '../display/font.js';
 import { Framebuffer } from '../display/framebuffer.js';
 import { renderScreen, textOf } from '../display/screen.js';
-import { initialModel, reduce, type PhoneEffect, type PhoneInput, type PhoneModel } from './state.js';
-import { phoneView } from './view.js';
+import { initialModel, reduce, type PhoneEffect, type PhoneInput, type PhoneModel, type PhoneOrderRequest } from './state.js';
+import { phoneView, printerProblem } from './view.js';
 
 export interface PhoneServiceContext {
   bus: EventBus<BusEvents>;
@@ -31,7 +31,7 @@ export interface PhoneServiceContext {
   saveContact?: (number: string, name: string) => Promise<void>;
   /** Files orders taken on the keypad and prints their slips (src/orders); absent: PRINT cannot take orders. */
   orders?: {
-    createOrder(request: { number: string; contactId: string | null; callId: string | null; items: Array<{ code: string; qty: number }> }): Promise<{ orderId: string; summary: string }>;
+    createOrder(request: PhoneOrderRequest): Promise<{ orderId: string; summary: string }>;
     printOrder(orderId: string, by?: string): Promise<unknown>;
   };
 }
@@ -65,6 +65,9 @@ export class PhoneService implements Service {
   readonly #lineProblems = new Map<string, string>();
   #tick: TimerHandle | null = null;
   readonly #off: Array<() => void> = [];
+  /** The receipt printer as the print queue last reported it, and the jobs waiting for it. */
+  #printer: BusEvents['printerChanged'] = { connected: false, status: null };
+  readonly #waitingJobs = new Set<string>();
 
   constructor(private readonly ctx: PhoneServiceContext) {}
 
@@ -110,6 +113,16 @@ export class PhoneService implements Service {
       }),
       ctx.bus.on('phone', 'keyPressed', ({ key, source }) => {
         if (source === 'hid') this.dispatch({ type: 'key', key });
+      }),
+      ctx.bus.on('phone', 'barcodeScanned', ({ code }) => this.dispatch({ type: 'barcode', code })),
+      ctx.bus.on('phone', 'printerChanged', (printer) => {
+        this.#printer = printer;
+        this.render();
+      }),
+      ctx.bus.on('phone', 'printJobChanged', ({ id, state }) => {
+        if (state === 'queued' || state === 'printing') this.#waitingJobs.add(id);
+        else this.#waitingJobs.delete(id);
+        this.render();
       }),
       ctx.control.register('phone', 'phone.state', () => this.describe()),
       ctx.control.register('phone', 'phone.dial', (params) => this.dialFromCli(params)),
@@ -188,6 +201,7 @@ export class PhoneService implements Service {
         this.ctx.bus.emit('phoneStateChanged', { state: model.state.name, previous: before.state.name, call: this.describe().call });
       }
     }
+    if (model.order !== before.order) this.ctx.bus.emit('orderDraftChanged', { draft: this.draftOf(model) });
     if (model !== before) {
       this.render();
       this.queueIndicators(this.indicatorsFor(model));
@@ -236,6 +250,17 @@ export class PhoneService implements Service {
     }
   }
 
+  /** The order being entered, as the customer's pole display shows it. */
+  private draftOf(model: PhoneModel): BusEvents['orderDraftChanged']['draft'] {
+    const order = model.order;
+    if (!order) return null;
+    const lines = order.lines.map((line) => ({ name: line.name, qty: line.qty, amount: line.qty * line.unitPrice }));
+    return {
+      customer: order.customer.name, lines, total: lines.reduce((sum, line) => sum + line.amount, 0),
+      currency: this.ctx.config().orders.currency, phase: order.phase,
+    };
+  }
+
   /** Off-hook dialing dials after the inter-digit timeout; on-hook predial clears after a longer one. */
   private scheduleDialTimer(): void {
     const { clock } = this.ctx;
@@ -260,6 +285,8 @@ export class PhoneService implements Service {
       deviceName: this.ctx.config().device.name,
       lineProblem: [...this.#lineProblems].map(([line, problem]) => `${line}: ${problem}`)[0] ?? null,
       currency: this.ctx.config().orders.currency,
+      // a job is 'printing' while the bytes go: only jobs that wait count
+      printerProblem: printerProblem(this.#printer, this.#waitingJobs.size),
       wallTime: clock.wallTimeTrusted ? new Date(clock.now()) : null,
       now: clock.monotonic(),
     });

@@ -14,8 +14,9 @@ import type { BusEvents, CallEndReason, CallInfo, CallState, PhoneStateName, Scr
  * idle ('Save' after an unknown caller) | missed ('Save') -> saving (name by multi-tap) -> idle
  *
  * Order entry is a layer over 'talking' (the call goes on) and 'idle' (right after a call): PRINT or the
- * 'Order' soft key opens it; `12*3#` adds item 12 three times, OK shows the total, PRINT files the order
- * and prints its slip (see orderKey).
+ * 'Order' soft key opens it; `12*3#` adds item 12 three times, OK shows the total, '*' there types a note,
+ * PRINT files the order and prints its slip (see orderKey). A barcode scan adds one of the scanned item; on
+ * the idle screen with no caller to take an order for, it opens a counter order (no customer).
  */
 
 /** Where the audio goes: 'none' while predialing on-hook. */
@@ -64,17 +65,28 @@ export interface DraftLine {
 
 /**
  * An order on the keypad: 'entry' (item code, '*', quantity, '#' adds the line), 'review' (the total),
- * 'sending' (filed and printed by the orders service), 'done' (the result, until the next key).
+ * 'note' (a free-text note typed by multi-tap, from review), 'sending' (filed and printed by the orders
+ * service), 'done' (the result, until the next key).
  */
 export interface OrderDraft {
   customer: OrderCustomer;
   lines: DraftLine[];
   /** what is typed for the next line: code digits, then '*' and the quantity */
   input: string;
-  phase: 'entry' | 'review' | 'sending' | 'done';
+  /** the note on the whole order ('ring twice'), '' for none */
+  note: string;
+  /** the note as it is being typed in 'note' (OK keeps it, cancel drops the change) */
+  noteEdit: { text: string; lastKey: { key: string; at: number } | null } | null;
+  phase: 'entry' | 'review' | 'note' | 'sending' | 'done';
   /** an error in 'entry' ('no item 77'), the result in 'done' */
   message: string | null;
 }
+
+/** Who a counter order (a scan with no caller to take it for) is for. */
+export const COUNTER_CUSTOMER: OrderCustomer = { number: '', contactId: null, name: 'Counter', callId: null };
+
+/** Characters of a note typed on the keypad (the web UI and the CLI take up to MAX_NOTE). */
+export const MAX_KEYPAD_NOTE = 60;
 
 /** Multi-tap letters of the keypad (ITU E.161); 0 is a space, 1 punctuation. */
 export const MULTI_TAP: Readonly<Record<string, string>> = {
@@ -99,7 +111,9 @@ export type PhoneInput =
   | { type: 'screenPop'; pop: ScreenPop }
   | { type: 'missedCalls'; missed: MissedCallsList }
   /** What became of the order sent with a 'placeOrder' effect: filed (ok) or not, and what to show. */
-  | { type: 'orderResult'; ok: boolean; message: string };
+  | { type: 'orderResult'; ok: boolean; message: string }
+  /** A barcode scanner read a code (printable ASCII, bounded by the driver). */
+  | { type: 'barcode'; code: string };
 
 export type PhoneEffect =
   | { type: 'placeCall'; number: string }
@@ -108,7 +122,16 @@ export type PhoneEffect =
   | { type: 'sendDtmf'; callId: string; digits: string }
   | { type: 'saveContact'; number: string; name: string }
   /** File the order (and print its slip); report back with an 'orderResult' input. */
-  | { type: 'placeOrder'; order: { number: string; contactId: string | null; callId: string | null; items: Array<{ code: string; qty: number }> }; print: boolean };
+  | { type: 'placeOrder'; order: PhoneOrderRequest; print: boolean };
+
+/** What the keypad files: the caller's number ('' for a counter order), the lines by item code, the note. */
+export interface PhoneOrderRequest {
+  number: string;
+  contactId: string | null;
+  callId: string | null;
+  items: Array<{ code: string; qty: number }>;
+  note: string | null;
+}
 
 export interface PhoneLimits {
   maxDigits: number;
@@ -149,10 +172,11 @@ const END_NOTICES: Partial<Record<CallEndReason, string>> = {
 export function softKeyAction(model: PhoneModel, key: PhoneKey): PhoneKey {
   const state = model.state;
   if (orderShown(model)) {
-    // order entry: 'Del', 'Total' (review: 'Back', 'Save'), 'Print'
-    if (key === 'soft1') return model.order!.phase === 'review' ? 'cancel' : 'backspace';
+    // order entry: 'Del', 'Total', 'Print' (review: 'Back', 'Save', 'Print'; note: 'Del', 'Done')
+    const phase = model.order!.phase;
+    if (key === 'soft1') return phase === 'review' ? 'cancel' : 'backspace';
     if (key === 'soft2' || key === 'soft3') return 'ok';
-    if (key === 'soft4') return 'print';
+    if (key === 'soft4') return phase === 'note' ? 'ok' : 'print';
     return key;
   }
   if (key === 'soft2' || key === 'soft3') {
@@ -242,9 +266,7 @@ export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits
         if (handled) return handled;
       }
       // PRINT (or the 'Order' soft key) starts an order for the caller: during the call, or right after it
-      if (key === 'print' && s.name === 'talking' && s.call.number) {
-        return openOrder(current, { number: s.call.number, contactId: s.pop?.contact?.id ?? null, name: s.pop?.contact?.name ?? s.call.name, callId: s.call.callId });
-      }
+      if (key === 'print' && s.name === 'talking' && s.call.number) return openOrder(current, callCustomer(s.call, s.pop));
       if (key === 'print' && s.name === 'idle' && current.offerOrder) return openOrder(current, current.offerOrder);
       if (s.name === 'missed') return missedKey(current, key, dial, next, same);
       if (s.name === 'saving') return savingKey(s, key, limits.now, effects, next, same);
@@ -359,6 +381,16 @@ export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits
       return { model: { ...current, order: after }, effects };
     }
 
+    case 'barcode': {
+      if (orderShown(current)) return current.order!.phase === 'entry' ? { model: { ...current, order: scanned(current.order!, input.code, limits) }, effects } : same();
+      // a scan opens an order: for the caller (during or right after a call), else at the counter
+      const customer = s.name === 'talking' && s.call.number ? callCustomer(s.call, s.pop)
+        : s.name === 'idle' ? current.offerOrder ?? COUNTER_CUSTOMER : null;
+      if (!customer) return same();
+      const opened = openOrder(current, customer).model;
+      return { model: { ...opened, order: scanned(opened.order!, input.code, limits) }, effects };
+    }
+
     case 'call': {
       const { call, state } = input;
       const mine = (s.name === 'ringing' || s.name === 'talking' || s.name === 'calling') && s.call?.callId === call.callId;
@@ -381,9 +413,7 @@ export function reduce(model: PhoneModel, input: PhoneInput, limits: PhoneLimits
         // an unknown caller: offer to save them as a contact on the idle screen
         const pop = s.name === 'ringing' || s.name === 'talking' ? s.pop : null;
         // after a call that was talked: offer to take an order for the caller
-        const offerOrder = s.name === 'talking' && s.call.number
-          ? { number: s.call.number, contactId: pop?.contact?.id ?? null, name: pop?.contact?.name ?? s.call.name, callId: s.call.callId }
-          : null;
+        const offerOrder = s.name === 'talking' && s.call.number ? callCustomer(s.call, pop) : null;
         return next({ name: 'idle', notice }, { offerSave: pop && !pop.contact && pop.number ? pop.number : null, offerOrder });
       }
       return same();
@@ -422,17 +452,8 @@ function savingKey(
   s: Extract<PhoneState, { name: 'saving' }>, key: PhoneKey, now: number, effects: PhoneEffect[],
   next: (state: PhoneState, extra?: Partial<PhoneModel>) => Result, same: () => Result,
 ): Result {
-  const letters = MULTI_TAP[key];
-  if (letters) {
-    const again = s.lastKey?.key === key && now - s.lastKey.at < MULTI_TAP_MS && s.text.length > 0;
-    if (again) {
-      const last = s.text.at(-1)!.toLowerCase();
-      const cycled = letters[(letters.indexOf(last) + 1) % letters.length];
-      return next({ ...s, text: s.text.slice(0, -1) + casedLike(cycled, s.text), lastKey: { key, at: now } });
-    }
-    if (s.text.length >= MAX_NAME) return same();
-    return next({ ...s, text: s.text + casedLike(letters[0], s.text + '_'), lastKey: { key, at: now } });
-  }
+  const typed = multiTap(s, key, now, MAX_NAME, casedLike);
+  if (typed) return typed === 'full' ? same() : next({ ...s, ...typed });
   switch (key) {
     case 'backspace': return next({ ...s, text: s.text.slice(0, -1), lastKey: null });
     case 'right': return next({ ...s, lastKey: null });
@@ -445,6 +466,26 @@ function savingKey(
     case 'cancel': return next(IDLE);
     default: return same();
   }
+}
+
+/**
+ * One key of multi-tap typing (ITU E.161 letters): the same key again within MULTI_TAP_MS cycles the last
+ * letter, another key adds one. `cased` gives the letter its case from the text before it. null: not a
+ * letter key; 'full': the text is at `max`.
+ */
+export function multiTap(
+  typing: { text: string; lastKey: { key: string; at: number } | null }, key: string, now: number, max: number,
+  cased: (letter: string, textBefore: string) => string = (letter) => letter,
+): { text: string; lastKey: { key: string; at: number } } | 'full' | null {
+  const letters = MULTI_TAP[key];
+  if (!letters) return null;
+  const { text, lastKey } = typing;
+  if (lastKey?.key === key && now - lastKey.at < MULTI_TAP_MS && text.length > 0) {
+    const cycled = letters[(letters.indexOf(text.at(-1)!.toLowerCase()) + 1) % letters.length];
+    return { text: text.slice(0, -1) + cased(cycled, text), lastKey: { key, at: now } };
+  }
+  if (text.length >= max) return 'full';
+  return { text: text + cased(letters[0], text + '_'), lastKey: { key, at: now } };
 }
 
 /** Names are typed in Title Case: a letter after a space (or the first) is upper case. */
@@ -460,8 +501,14 @@ const ORDER_DIGITS = new Set(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
 /** The keys order entry takes; the others (speaker, hold, volume...) still work the call. */
 const ORDER_KEYS = new Set<PhoneKey>([...ORDER_DIGITS as Set<PhoneKey>, '*', '#', 'ok', 'print', 'backspace', 'cancel']);
 
+/** The caller of a call, as the customer of an order taken on it. */
+function callCustomer(call: CallInfo, pop: ScreenPop | null): OrderCustomer {
+  return { number: call.number ?? '', contactId: pop?.contact?.id ?? null, name: pop?.contact?.name ?? call.name, callId: call.callId };
+}
+
 function openOrder(model: PhoneModel, customer: OrderCustomer): OrderResult {
-  return { model: { ...model, offerOrder: null, order: { customer, lines: [], input: '', phase: 'entry', message: null } }, effects: [] };
+  const order: OrderDraft = { customer, lines: [], input: '', note: '', noteEdit: null, phase: 'entry', message: null };
+  return { model: { ...model, offerOrder: null, order }, effects: [] };
 }
 
 /** Adds the typed line ('12*3', '12' = qty 1) to the order; the same item again adds to its quantity. */
@@ -469,7 +516,18 @@ function addLine(order: OrderDraft, catalog: readonly CatalogItem[]): OrderDraft
   const [code, qtyText] = order.input.split('*');
   const item = catalog.find((c) => c.code === code);
   if (!item) return { ...order, input: '', message: `no item ${code}` };
-  const qty = qtyText === undefined || qtyText === '' ? 1 : Number(qtyText);
+  return addItem(order, item, qtyText === undefined || qtyText === '' ? 1 : Number(qtyText));
+}
+
+/** Adds one of the item whose barcode was scanned (what was typed for the next line stays). */
+function scanned(order: OrderDraft, code: string, limits: PhoneLimits): OrderDraft {
+  const item = (limits.catalog ?? []).find((c) => c.barcode === code);
+  if (!item) return { ...order, message: `unknown barcode ${code}`.slice(0, 30) };
+  return { ...addItem({ ...order, input: '' }, item, 1), input: order.input };
+}
+
+/** Adds `qty` of an item; the same item again adds to its quantity. */
+function addItem(order: OrderDraft, item: CatalogItem, qty: number): OrderDraft {
   const existing = order.lines.findIndex((line) => line.code === item.code);
   const total = qty + (existing >= 0 ? order.lines[existing].qty : 0);
   if (qty < 1 || total > MAX_QTY) return { ...order, input: '', message: `qty 1-${MAX_QTY} (${item.name})` };
@@ -496,7 +554,10 @@ function orderKey(model: PhoneModel, key: PhoneKey, limits: PhoneLimits, effects
     const { customer } = draft;
     effects.push({
       type: 'placeOrder', print,
-      order: { number: customer.number, contactId: customer.contactId, callId: customer.callId, items: draft.lines.map(({ code, qty }) => ({ code, qty })) },
+      order: {
+        number: customer.number, contactId: customer.contactId, callId: customer.callId,
+        items: draft.lines.map(({ code, qty }) => ({ code, qty })), note: draft.note.trim() || null,
+      },
     });
     return put({ ...draft, phase: 'sending', message: print ? 'Printing...' : 'Saving...' });
   };
@@ -507,7 +568,17 @@ function orderKey(model: PhoneModel, key: PhoneKey, limits: PhoneLimits, effects
       if (key === 'print') return send(order, true);
       if (key === 'ok') return send(order, false);
       if (key === 'cancel' || key === 'backspace') return put({ ...order, phase: 'entry', message: null });
+      if (key === '*') return put({ ...order, phase: 'note', noteEdit: { text: order.note, lastKey: null } });
       return { model, effects };
+    case 'note': {
+      const edit = order.noteEdit ?? { text: order.note, lastKey: null };
+      const typed = multiTap(edit, key, limits.now, MAX_KEYPAD_NOTE);
+      if (typed) return typed === 'full' ? { model, effects } : put({ ...order, noteEdit: typed });
+      if (key === 'backspace') return put({ ...order, noteEdit: { text: edit.text.slice(0, -1), lastKey: null } });
+      if (key === 'ok' || key === '#') return put({ ...order, phase: 'review', note: edit.text.trim(), noteEdit: null });
+      if (key === 'cancel') return put({ ...order, phase: 'review', noteEdit: null });
+      return { model, effects };
+    }
     case 'entry':
       break;
   }

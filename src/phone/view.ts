@@ -2,7 +2,7 @@ import { formatDuration } from '../core/duration.js';
 import type { CallInfo, ScreenPop } from '../core/events.js';
 import type { ScreenModel } from '../display/screen.js';
 import { formatMoney } from '../orders/money.js';
-import { MULTI_TAP, MULTI_TAP_MS, orderShown, selectedMissed, type OrderDraft, type PhoneModel } from './state.js';
+import { MAX_KEYPAD_NOTE, MULTI_TAP, MULTI_TAP_MS, orderShown, selectedMissed, type OrderDraft, type PhoneModel } from './state.js';
 
 export interface ViewContext {
   deviceName: string;
@@ -14,6 +14,24 @@ export interface ViewContext {
   lineProblem?: string | null;
   /** ISO 4217 currency of order amounts (config orders.currency); default USD. */
   currency?: string;
+  /** What keeps the receipt printer from printing ('Printer: paper out'), or null (see printerProblem). */
+  printerProblem?: string | null;
+}
+
+/**
+ * What the display says of the receipt printer, or null when there is nothing to do. A printer that is
+ * there and needs a hand (paper, cover, offline) is always shown; one that is not there only while slips
+ * wait for it (a board may well run without a printer).
+ */
+export function printerProblem(printer: { connected: boolean; status: { online: boolean; coverOpen: boolean; paperNearEnd: boolean; paperOut: boolean } | null }, waiting: number): string | null {
+  const slips = waiting > 0 ? `, ${waiting} ${waiting === 1 ? 'slip waits' : 'slips wait'}` : '';
+  if (!printer.connected) return waiting > 0 ? `No printer${slips}` : null;
+  const status = printer.status;
+  if (!status) return null;
+  if (status.coverOpen) return `Printer cover open${slips}`;
+  if (status.paperOut) return `Printer paper out${slips}`;
+  if (!status.online) return `Printer offline${slips}`;
+  return status.paperNearEnd ? 'Printer paper low' : null;
 }
 
 const two = (n: number) => String(n).padStart(2, '0');
@@ -79,12 +97,13 @@ const softKeys3 = (left: string, middle: string, right: string) => {
   return { text: `${left}${' '.repeat(before)}${middle}${' '.repeat(Math.max(1, gap - before))}${right}` };
 };
 
+const softKeys = (left: string, right: string) => ({ text: `${left}${' '.repeat(Math.max(1, COLUMNS - left.length - right.length))}${right}` });
+
 /** What the 240x128 display shows in each phone state: 8 rows of 16 px, status bar on top, soft keys at the bottom. */
 export function phoneView(model: PhoneModel, view: ViewContext): ScreenModel {
   const s = model.state;
-  if (orderShown(model)) return orderView(model.order!, view.currency ?? 'USD');
+  if (orderShown(model)) return orderView(model.order!, view.currency ?? 'USD', view);
   const title = (text: string) => ({ text: ` ${text}`, inverse: true });
-  const softKeys = (left: string, right: string) => ({ text: `${left}${' '.repeat(Math.max(1, 30 - left.length - right.length))}${right}` });
   switch (s.name) {
     case 'idle': {
       const time = view.wallTime ? `${two(view.wallTime.getHours())}:${two(view.wallTime.getMinutes())}` : '--:--';
@@ -95,7 +114,7 @@ export function phoneView(model: PhoneModel, view: ViewContext): ScreenModel {
           { text: time, align: 'center' }, { text: date, align: 'center' },
           model.missed.count > 0 ? { text: `${model.missed.count} missed ${model.missed.count === 1 ? 'call' : 'calls'}`, align: 'center' } : null,
           s.notice ? { text: s.notice, align: 'center' } : null,
-          view.lineProblem ? { text: view.lineProblem, align: 'center', inverse: true } : null,
+          view.lineProblem || view.printerProblem ? { text: (view.lineProblem ?? view.printerProblem)!, align: 'center', inverse: true } : null,
           model.offerSave ? softKeys3('Redial', 'Save', 'Menu') : model.offerOrder ? softKeys3('Redial', 'Order', 'Menu') : model.missed.count > 0 ? softKeys3('Redial', 'Missed', 'Menu') : softKeys('Redial', 'Menu'),
         ],
       };
@@ -199,7 +218,7 @@ export function orderLineText(line: { qty: number; name: string; unitPrice: numb
  * Order entry: the customer on top, the newest four lines, the total, the typing (or an error) and the hint.
  * Keys: digits/'*' type code*qty, '#' adds, OK = total, PRINT = file and print, Del, cancel.
  */
-function orderView(order: OrderDraft, currency: string): ScreenModel {
+function orderView(order: OrderDraft, currency: string, view: ViewContext): ScreenModel {
   const who = order.customer.name ?? order.customer.number;
   const total = order.lines.reduce((sum, line) => sum + line.qty * line.unitPrice, 0);
   const shown = order.lines.slice(-4).map((line) => ({ text: orderLineText(line, currency), align: 'left' as const }));
@@ -220,12 +239,28 @@ function orderView(order: OrderDraft, currency: string): ScreenModel {
     case 'review':
       return {
         rows: [
-          title, ...lines,
+          title, ...lines.slice(0, order.note ? 3 : 4),
+          ...(order.note ? [{ text: `Note: ${order.note}`.slice(0, COLUMNS), align: 'left' as const }] : []),
           { text: `${order.lines.length} ${order.lines.length === 1 ? 'line' : 'lines'}, total ${formatMoney(total, currency)}`, align: 'center' },
-          { text: 'PRINT prints the slip', align: 'center' },
+          view.printerProblem ? { text: view.printerProblem, align: 'center', inverse: true } : { text: order.note ? '* note, PRINT slip' : '* adds a note, PRINT slip', align: 'center' },
           softKeys3('Back', 'Save', 'Print'),
         ],
       };
+    case 'note': {
+      const edit = order.noteEdit ?? { text: order.note, lastKey: null };
+      const typing = edit.lastKey !== null && view.now - edit.lastKey.at < MULTI_TAP_MS;
+      const text = `${edit.text}${typing ? '' : '_'}`;
+      // the end of a long note stays in view: two rows of it
+      const tail = text.length > 2 * COLUMNS ? text.slice(-2 * COLUMNS) : text;
+      return {
+        rows: [
+          title, null, { text: 'Note for the order:', align: 'left' },
+          { text: tail.slice(0, COLUMNS), align: 'left' }, tail.length > COLUMNS ? { text: tail.slice(COLUMNS), align: 'left' } : null,
+          null, { text: `${MAX_KEYPAD_NOTE - edit.text.length} left, OK done`, align: 'center' },
+          softKeys('Del', 'Done'),
+        ],
+      };
+    }
     case 'sending':
     case 'done':
       return {

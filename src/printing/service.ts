@@ -13,6 +13,7 @@
  * printer prints from its buffer doesn't print it again; a start that finds a job still `printing` (killed
  * during that write) prints it again, and the job's note says so.
  */
+import { drawerKick } from '../../drivers/printer/escpos.js';
 import type { ReceiptPrinter, PrinterStatus } from '../../drivers/printer/types.js';
 import type { EventBus } from '../core/bus.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
@@ -26,11 +27,14 @@ import { renderSlip, type SlipTemplateName } from './templates/index.js';
 
 export type PrintJobState = 'queued' | 'printing' | 'printed' | 'cancelled';
 
+/** A slip, or the cash drawer's kick (which goes through the queue so it never cuts into a slip's bytes). */
+export type PrintJobKind = SlipTemplateName | 'drawer';
+
 export interface PrintJob {
   id: string;
   /** order of arrival */
   seq: number;
-  template: SlipTemplateName;
+  template: PrintJobKind;
   /** ESC/POS bytes, base64 */
   bytes: string;
   state: PrintJobState;
@@ -47,6 +51,7 @@ export interface PrintJob {
 type PrintJobEntry = Omit<PrintJob, 'bytes'>;
 
 const TEMPLATES: readonly SlipTemplateName[] = ['order', 'customer-card', 'call-list', 'day-summary'];
+const JOB_KINDS: readonly PrintJobKind[] = [...TEMPLATES, 'drawer'];
 /** Jobs kept after printing or cancelling (for `printing.jobs`), newest first. */
 const KEEP_FINISHED = 200;
 /** How often a waiting queue asks the printer again when it says nothing by itself. */
@@ -55,7 +60,7 @@ const STATUS_POLL_MS = 5000;
 function isPrintJob(doc: unknown): doc is PrintJob {
   const d = doc as Partial<PrintJob> | null;
   return typeof d === 'object' && d !== null && typeof d.id === 'string' && typeof d.seq === 'number' && typeof d.bytes === 'string' &&
-    TEMPLATES.includes(d.template as SlipTemplateName) && ['queued', 'printing', 'printed', 'cancelled'].includes(d.state as string) &&
+    JOB_KINDS.includes(d.template as PrintJobKind) && ['queued', 'printing', 'printed', 'cancelled'].includes(d.state as string) &&
     typeof d.attempts === 'number' && typeof d.by === 'string';
 }
 
@@ -112,6 +117,7 @@ export class PrintingService {
       ctx.control.register(OWNER, 'printing.print', (p) => this.print(printParams(p))),
       ctx.control.register(OWNER, 'printing.jobs', () => this.jobs()),
       ctx.control.register(OWNER, 'printing.cancel', (p) => this.cancel(idOf(p))),
+      ctx.control.register(OWNER, 'printing.openDrawer', () => this.openDrawer('cli')),
       ctx.control.register(OWNER, 'printing.status', () => ({ connected: this.#connected, status: this.#status, queued: this.jobs().filter((j) => j.state === 'queued').length })),
     );
     this.#kick();
@@ -126,7 +132,7 @@ export class PrintingService {
 
   /** Renders a slip and queues it; resolves once the job is on disk. */
   async print(request: { template: string; input: unknown; by?: string; copies?: number }): Promise<{ jobIds: string[]; state: PrintJobState }> {
-    const jobs = this.#open();
+    this.#open();
     const template = request.template as SlipTemplateName;
     if (!TEMPLATES.includes(template)) {
       throw new DesklineError('PRINT_UNKNOWN_TEMPLATE', `no slip template '${String(request.template).slice(0, 40)}'; the templates are ${TEMPLATES.join(', ')}`);
@@ -139,23 +145,33 @@ export class PrintingService {
       paperWidthMm: this.ctx.printer.paperWidthMm, encoding: printing.encoding as never, locale: (printing.locale || undefined) as never,
       timeZone: printing.timeZone || undefined, mapUrlBase: printing.mapUrlBase, customTemplates, log: this.ctx.log,
     });
+    const note = slip.fallbackReason ? `built-in template used: ${slip.fallbackReason}` : null;
+    return this.#queue(template, slip.escpos, request.by ?? 'cli', copies, note);
+  }
+
+  /** Opens the cash drawer (ESC p on the configured pin), as the next job of the queue. */
+  async openDrawer(by: string): Promise<{ jobIds: string[]; state: PrintJobState }> {
+    const { pin, pulseMs } = this.ctx.config().printing.drawer;
+    // off time twice the pulse: the drawer's solenoid rests before any next kick
+    return this.#queue('drawer', drawerKick({ pin, onMs: pulseMs, offMs: 2 * pulseMs }), by, 1, null);
+  }
+
+  async #queue(template: PrintJobKind, bytes: Uint8Array, by: string, copies: number, note: string | null): Promise<{ jobIds: string[]; state: PrintJobState }> {
+    const jobs = this.#open();
     const { clock } = this.ctx;
-    const ids: string[] = [];
     let seq = Math.max(0, ...[...jobs.entries()].map(([, e]) => e.seq));
     const docs: PrintJob[] = [];
     for (let i = 0; i < copies; i++) {
       seq += 1;
-      const id = `p${String(seq).padStart(6, '0')}`;
-      ids.push(id);
       docs.push({
-        id, seq, template, bytes: Buffer.from(slip.escpos).toString('base64'), state: 'queued', attempts: 0, by: request.by ?? 'cli',
-        createdAt: clock.wallTimeTrusted ? clock.now() : null, printedAt: null, note: slip.fallbackReason ? `built-in template used: ${slip.fallbackReason}` : null,
+        id: `p${String(seq).padStart(6, '0')}`, seq, template, bytes: Buffer.from(bytes).toString('base64'), state: 'queued', attempts: 0, by,
+        createdAt: clock.wallTimeTrusted ? clock.now() : null, printedAt: null, note,
       });
     }
     await jobs.putMany(docs);
     for (const doc of docs) this.#changed(doc);
     this.#kick();
-    return { jobIds: ids, state: 'queued' };
+    return { jobIds: docs.map((doc) => doc.id), state: 'queued' };
   }
 
   /** The jobs, oldest first. */

@@ -1,5 +1,6 @@
 import { isPhoneKey, type LedId, type LedState, type PhoneKey, type RingCadence } from '../../drivers/mcu/types.js';
 import type { ScreenPop } from '../core/events.js';
+import type { OrderCaller } from './orders-api.js';
 import type { PrinterMessage, SlipMessage } from './paper.js';
 
 /** The virtual phone's WebSocket protocol (JSON text frames), both directions, validated and bounded. */
@@ -19,6 +20,8 @@ export type ServerMessage =
   | { type: 'hook'; offHook: boolean }
   | { type: 'phone'; state: string }
   | { type: 'screenPop'; pop: ScreenPop }
+  /** the customer of the current or last call, for the Orders panel (every board also has GET /api/orders/caller) */
+  | { type: 'caller'; caller: OrderCaller | null }
   /** a printed slip for the paper strip (sim board; bounded in paper.ts) */
   | SlipMessage
   /** the printer indicator */

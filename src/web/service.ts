@@ -15,6 +15,7 @@ import type { BusEvents } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import type { Service } from '../core/services.js';
 import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage, type ServerMessage } from './messages.js';
+import { CallerTracker, registerOrdersApi, type WebOrders } from './orders-api.js';
 import { originAllowed } from './origin.js';
 import { MAX_SLIPS_KEPT, printerMessage, slipMessage, splitSlips, type SlipMessage } from './paper.js';
 import type { SimExchange } from './sim-exchange.js';
@@ -38,18 +39,24 @@ export interface WebServiceContext {
   publicDir: string;
   /** The print queue (the printing service's jobs), for the indicator's job count on a page that connects later. */
   printJobs?: () => ReadonlyArray<{ id: string; state: string }>;
+  /**
+   * Order entry for the Orders panel and /api/orders (orders-api.ts), on every board: the catalog, filing an order
+   * and queueing its slip (the orders service). Absent: the panel says orders are not available.
+   */
+  orders?: WebOrders;
 }
 
 const ASSETS: Record<string, string> = {
   '/': 'index.html',
   '/app.js': 'app.js',
+  '/orders.js': 'orders.js',
   '/style.css': 'style.css',
 };
 const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
 
 /**
- * The local web UI: the virtual phone (on the sim board) and, later, the admin pages.
- * The virtual phone's control channel (/sim) exists only on the sim board and checks the Origin.
+ * The local web UI: the virtual phone (on the sim board), the Orders panel (every board; orders-api.ts) and, later,
+ * the admin pages. The virtual phone's control channel (/sim) exists only on the sim board and checks the Origin.
  */
 export class WebService implements Service {
   #app: FastifyInstance | null = null;
@@ -67,6 +74,8 @@ export class WebService implements Service {
   readonly #slips: SlipMessage[] = [];
   /** how many items of the virtual printer's paper are already on the strip */
   #paperSeen = 0;
+  /** the customer of the current or last call (the Orders panel's prefilled number) */
+  #callers: CallerTracker | null = null;
 
   constructor(private readonly ctx: WebServiceContext) {}
 
@@ -92,6 +101,13 @@ export class WebService implements Service {
       });
     }
     app.get('/api/status', async () => ({ board: this.ctx.board.id, virtualPhone: this.ctx.sim !== null }));
+    const callers = new CallerTracker({
+      bus: this.ctx.bus, country: () => this.ctx.config().device.country,
+      onChange: (caller) => this.broadcast({ type: 'caller', caller }),
+    });
+    this.#callers = callers;
+    this.#off.push(...callers.watch());
+    await registerOrdersApi(app, { log: this.ctx.log, listenHost: () => host, orders: this.ctx.orders ?? null, caller: () => callers.caller });
 
     const sim = this.ctx.sim;
     if (sim) {
@@ -215,6 +231,7 @@ export class WebService implements Service {
     send({ type: 'hook', offHook: sim.mcu.keypad.offHook });
     send({ type: 'text', rows: this.#rows });
     send({ type: 'phone', state: this.#phoneState });
+    send({ type: 'caller', caller: this.#callers?.caller ?? null });
     if (sim.printer) for (const slip of this.#slips) send(slip);
     send(this.printerIndicator());
 

@@ -1,4 +1,7 @@
-// The virtual phone page: draws the phone's framebuffer and drives the sim board over /sim.
+// The web UI: on the sim board the virtual phone (draws the phone's framebuffer and drives the sim board over /sim);
+// on every board the Orders panel (orders.js).
+import { initOrders, setCaller } from './orders.js';
+
 const canvas = document.getElementById('display');
 const ctx = canvas.getContext('2d');
 const LCD_ON = [32, 40, 24];
@@ -123,6 +126,7 @@ function handle(message) {
     case 'hook': setHook(message.offHook); break;
     case 'phone': document.getElementById('phone-state').textContent = message.state; break;
     case 'screenPop': showCustomer(message.pop); break;
+    case 'caller': setCaller(message.caller); break;
     case 'slip': addSlip(message); break;
     case 'printer': showPrinter(message); break;
     case 'error': document.getElementById('error').textContent = message.message; break;
@@ -158,10 +162,26 @@ document.getElementById('incoming').addEventListener('submit', (event) => {
 document.getElementById('remote-hangup').addEventListener('click', () => send({ type: 'remoteHangup' }));
 const KEYS = '0123456789*#';
 document.addEventListener('keydown', (event) => {
-  if (event.target instanceof HTMLInputElement) return;
+  // typing in a form (the incoming-call form, the Orders panel) is not pressing the phone's keys
+  if (event.target instanceof Element && event.target.closest('input, textarea, select, #orders')) return;
   if (KEYS.includes(event.key)) send({ type: 'key', key: event.key });
   else if (event.key === 'Backspace') send({ type: 'key', key: 'backspace' });
   else if (event.key === 'Enter') send({ type: 'key', key: 'ok' });
   else if (event.key === 'Escape') send({ type: 'key', key: 'cancel' });
 });
-connect();
+
+/** The virtual phone exists on the sim board only; elsewhere the page is the Orders panel. */
+async function boot() {
+  let status;
+  try {
+    const res = await fetch('/api/status', { cache: 'no-store' });
+    status = await res.json();
+  } catch {
+    setTimeout(boot, 1000); // the phone is starting
+    return;
+  }
+  document.body.dataset.virtualPhone = String(status.virtualPhone === true);
+  initOrders({ pushedCaller: status.virtualPhone === true });
+  if (status.virtualPhone === true) connect();
+}
+void boot();

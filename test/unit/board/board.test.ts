@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { defaultBoardDir, listBoards, loadBoard, resolveBoard } from '../../../src/board/board.js';
 import { BoardSchema } from '../../../src/board/schema.js';
+import { udevRules } from '../../../src/board/udev.js';
 
 const compatible = (...strings: string[]) => {
   const file = join(mkdtempSync(join(tmpdir(), 'dt-')), 'compatible');
@@ -58,5 +59,26 @@ describe('boards', () => {
     expect(board).toMatchObject({ id: 'rig', name: 'Test rig', printer: { driver: 'network', port: 9191, paperWidthMm: 58 }, mcu: { driver: 'sim' } });
     writeFileSync(path, JSON.stringify({ extends: 'sim', printer: { driver: 'network', paperWidthMm: 58 } }));
     await expect(resolveBoard(path)).rejects.toMatchObject({ code: 'BOARD_INVALID', message: expect.stringContaining(path) });
+  });
+
+  it("udev rules give the runtime's user the board's hot-plugged devices by VID/PID; the shipped file is the generator's output", async () => {
+    const board = await loadBoard('dp-a53');
+    const rules = udevRules(board);
+    expect(readFileSync(join(defaultBoardDir(), 'udev', 'dp-a53.rules'), 'utf8')).toBe(rules);
+    const lines = rules.split('\n').filter((line) => line && !line.startsWith('#'));
+    // the printers (libusb opens the usb_device node), scanners (hidraw), pole display and modem (tty)
+    expect(lines).toContain('SUBSYSTEM=="usb", ENV{DEVTYPE}=="usb_device", ATTRS{idVendor}=="0416", ATTRS{idProduct}=="5011", GROUP="plugdev", MODE="0660", TAG+="systemd"');
+    expect(lines).toContain('SUBSYSTEM=="hidraw", ATTRS{idVendor}=="0c2e", GROUP="plugdev", MODE="0660"');
+    expect(lines).toContain('SUBSYSTEM=="tty", ATTRS{idVendor}=="0403", ATTRS{idProduct}=="6001", SYMLINK+="deskline/pole-display", GROUP="dialout", MODE="0660", TAG+="systemd"');
+    expect(lines.filter((line) => line.includes('deskline/modem'))).toHaveLength(1);
+    // every rule is KEY=="value" / KEY="value" / KEY+="value" pairs, and no device is world-writable
+    for (const line of lines) {
+      for (const pair of line.split(', ')) expect(pair).toMatch(/^[A-Z]+(\{[A-Za-z_]+\})?(==|\+=|=)"[^"]*"$/);
+      expect(line).toMatch(/MODE="0660"/);
+    }
+    // the fixed on-board nodes are listed for the integrator, not guessed
+    expect(rules).toMatch(/#\s+mcu: \/dev\/deskline\/mcu/);
+    // the sim board needs none
+    expect(udevRules(await loadBoard('sim')).split('\n').filter((line) => line && !line.startsWith('#'))).toEqual([]);
   });
 });

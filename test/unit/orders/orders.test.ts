@@ -9,11 +9,13 @@ import { OrdersService, orderSummary } from '../../../src/orders/service.js';
 import type { StoredOrder } from '../../../src/orders/types.js';
 import type { OrderSlipInput } from '../../../src/printing/templates/types.js';
 import { MemoryStore } from '../../../src/store/memory.js';
+import { ControlRegistry } from '../../../src/control/protocol.js';
+import { parseItemOption } from '../../../src/cli/order.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { captureLogger } from '../../support/log.js';
 
 const CATALOG = [
-  { code: '12', name: 'Noodles', unitPrice: 1800 },
+  { code: '12', name: 'Noodles', unitPrice: 1800, barcode: '6901234567892' },
   { code: '7', name: 'Soup', unitPrice: 650 },
   { code: '30', name: 'Tea', unitPrice: 1 },
 ];
@@ -35,8 +37,9 @@ async function rig(overrides: Record<string, unknown> = {}) {
   bus.on('test', 'orderPlaced', (e) => void placed.push(e));
   bus.on('test', 'timelineChanged', (e) => void timeline.push(e));
   const contacts = new Map([['c-1', { id: 'c-1', name: 'Wang Li', address: '12 Garden Rd, Shanghai', number: '13800138000' }]]);
+  const control = new ControlRegistry();
   const orders = new OrdersService({
-    bus, clock, log, config: () => config as Config, history: () => history,
+    bus, clock, log, config: () => config as Config, history: () => history, control,
     printing: {
       print: async (request) => {
         printed.push(request);
@@ -46,7 +49,9 @@ async function rig(overrides: Record<string, unknown> = {}) {
     customer: async ({ contactId, number }) => [...contacts.values()].find((c) => c.id === contactId || (!contactId && c.number === number)) ?? null,
   });
   orders.start();
-  return { orders, history, printed, placed, timeline, clock };
+  /** what the control socket does with a CLI request */
+  const call = async (method: string, params?: unknown) => control.get(method)!(params);
+  return { orders, history, printed, placed, timeline, clock, control: { call } };
 }
 
 describe('money', () => {
@@ -140,5 +145,48 @@ describe('the orders service', () => {
     const order = await orders.createOrder({ number: '13800138000', items: [{ code: '12', qty: 1 }] });
     await orders.printOrder(order.orderId);
     expect(printed[0].input.shop).toEqual({ name: 'Garden Shop', phone: null, address: null });
+  });
+
+  it('takes orders from the CLI through the control commands: the catalog, place (by code, barcode or name) with print, get and print again', async () => {
+    const { control, printed, history } = await rig();
+    await expect(control.call('orders.catalog', undefined)).resolves.toMatchObject({ currency: 'CNY', items: expect.arrayContaining([expect.objectContaining({ code: '12', barcode: '6901234567892' })]) });
+    const placed = await control.call('orders.place', {
+      number: '13800138000', note: 'ring twice', print: true,
+      items: [{ barcode: '6901234567892', qty: 2 }, { name: 'soup', qty: 1 }, { code: '30', qty: 1 }],
+    }) as { order: StoredOrder; jobIds: string[] };
+    expect(placed.order).toMatchObject({ total: 2 * 1800 + 650 + 1, note: 'ring twice', contactId: 'c-1', items: [{ code: '12', qty: 2 }, { code: '7', qty: 1 }, { code: '30', qty: 1 }] });
+    expect(placed.jobIds).toEqual(['job-1']);
+    expect(printed[0].by).toBe('cli');
+    await expect(control.call('orders.get', { orderId: placed.order.orderId })).resolves.toMatchObject({ orderId: placed.order.orderId });
+    await expect(control.call('orders.print', { orderId: placed.order.orderId })).resolves.toEqual({ jobIds: ['job-2'] });
+    // a counter order has no number
+    const counter = await control.call('orders.place', { items: [{ code: '30', qty: 3 }] }) as { order: StoredOrder; jobIds: string[] };
+    expect(counter).toMatchObject({ order: { number: null, contactId: null, total: 3 }, jobIds: [] });
+    expect(history.size).toBe(2);
+  });
+
+  it('refuses bad order commands with what was wrong and where, filing nothing', async () => {
+    const { control, history } = await rig();
+    const refused = (params: unknown) => control.call('orders.place', params);
+    await expect(refused({ items: 'noodles' })).rejects.toMatchObject({ code: 'ORDER_BAD_ITEMS' });
+    await expect(refused({ items: [{ qty: 2 }] })).rejects.toMatchObject({ code: 'ORDER_BAD_ITEM', message: expect.stringMatching(/^items\[0\]: /) });
+    await expect(refused({ items: [{ code: '12', barcode: '6901234567892', qty: 1 }] })).rejects.toMatchObject({ code: 'ORDER_BAD_ITEM' });
+    await expect(refused({ items: [{ barcode: '0000', qty: 1 }] })).rejects.toMatchObject({ code: 'ORDER_UNKNOWN_ITEM', message: expect.stringMatching(/^items\[0\]\.barcode: /) });
+    await expect(refused({ items: [{ code: '12', qty: '2' }] })).rejects.toMatchObject({ code: 'ORDER_BAD_QTY' });
+    await expect(refused({ number: 'call me', items: [{ code: '12' }] })).rejects.toMatchObject({ code: 'ORDER_BAD_NUMBER' });
+    await expect(refused({ number: 12, items: [{ code: '12' }] })).rejects.toMatchObject({ code: 'ORDER_BAD_NUMBER' });
+    await expect(refused({ items: [{ code: '12', qty: 1 }], note: 5 })).rejects.toMatchObject({ code: 'ORDER_BAD_NOTE' });
+    await expect(refused({ items: Array.from({ length: 500 }, () => ({ code: '12', qty: 1 })) })).rejects.toMatchObject({ code: 'ORDER_TOO_LONG' });
+    await expect(control.call('orders.get', { orderId: '../../etc' })).rejects.toMatchObject({ code: 'ORDER_BAD_ID' });
+    await expect(control.call('orders.print', { orderId: '00000000-0000-4000-8000-000000000000' })).rejects.toMatchObject({ code: 'ORDER_NOT_FOUND' });
+    expect(history.size).toBe(0);
+  });
+
+  it("reads the CLI's --item values: CODE[xQTY], barcode:, name:", () => {
+    expect(parseItemOption('12x2')).toEqual({ code: '12', qty: 2 });
+    expect(parseItemOption('12')).toEqual({ code: '12', qty: 1 });
+    expect(parseItemOption('barcode:6901234567892*3')).toEqual({ barcode: '6901234567892', qty: 3 });
+    expect(parseItemOption('name:Fried rice x 2')).toEqual({ name: 'Fried rice', qty: 2 });
+    expect(() => parseItemOption('  ')).toThrow(/--item/);
   });
 });

@@ -2,11 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import type { PhoneKey } from '../../../drivers/mcu/types.js';
 import type { CallInfo, ScreenPop } from '../../../src/core/events.js';
 import { textOf } from '../../../src/display/screen.js';
-import { initialModel, reduce, softKeyAction, type PhoneEffect, type PhoneInput, type PhoneModel } from '../../../src/phone/state.js';
-import { daysAgo, lastOrderLine, orderLineText, phoneView } from '../../../src/phone/view.js';
+import { initialModel, MAX_KEYPAD_NOTE, multiTap, reduce, softKeyAction, type PhoneEffect, type PhoneInput, type PhoneModel } from '../../../src/phone/state.js';
+import { daysAgo, lastOrderLine, orderLineText, phoneView, printerProblem } from '../../../src/phone/view.js';
 
 const catalog = [
-  { code: '12', name: 'Noodles', unitPrice: 1800 },
+  { code: '12', name: 'Noodles', unitPrice: 1800, barcode: '6901234567892' },
   { code: '7', name: 'Soup', unitPrice: 650 },
 ];
 
@@ -104,7 +104,7 @@ describe('order entry on the phone', () => {
     expect(screen(r.model)).toContain('1 line, total 36.00');
     expect(screen(r.model).at(-1)).toMatch(/^Back\s+Save\s+Print$/);
     r = run(keys('print'), r.model);
-    expect(r.effects).toEqual([{ type: 'placeOrder', print: true, order: { number: '13800138000', contactId: 'c-1', callId: 'in-1', items: [{ code: '12', qty: 2 }] } }]);
+    expect(r.effects).toEqual([{ type: 'placeOrder', print: true, order: { number: '13800138000', contactId: 'c-1', callId: 'in-1', items: [{ code: '12', qty: 2 }], note: null } }]);
     expect(r.model.order!.phase).toBe('sending');
     expect(run(typed('5'), r.model).model).toBe(r.model); // keys wait while it is sent
     r = run([{ type: 'orderResult', ok: true, message: 'Order saved, slip printing' }], r.model);
@@ -181,5 +181,102 @@ describe('order entry on the phone', () => {
     const long = orderLineText({ qty: 12, name: 'Extra large seafood noodle soup bowl', unitPrice: 12345 }, 'CNY');
     expect(long).toHaveLength(30);
     expect(long.endsWith('~ 1481.40')).toBe(true);
+  });
+
+  it("'*' in review types a note by multi-tap; OK keeps it, cancel drops the change; the note goes with the order", () => {
+    const at = (now: number, ...k: PhoneKey[]) => (model: PhoneModel) => {
+      for (const key of k) model = reduce(model, { type: 'key', key }, { maxDigits: 8, now, catalog }).model;
+      return model;
+    };
+    let model = run([...keys('print'), ...typed('12#'), ...keys('ok')], talking()).model;
+    expect(screen(model)).toContain('* adds a note, PRINT slip');
+    model = at(0, '*')(model);
+    expect(model.order!.phase).toBe('note');
+    expect(screen(model)).toContain('Note for the order:');
+    // 'ring' then a space and '2x': 7-7-7 r, 4-4-4 i, 6-6 n, 4 g (new key each time), 0 space
+    model = at(2000, '7', '7', '7')(model);
+    model = at(4000, '4', '4', '4')(model);
+    model = at(6000, '6', '6')(model);
+    model = at(8000, '4')(model);
+    model = at(10_000, '0')(model);
+    model = at(12_000, '2', '2')(model);
+    expect(model.order!.noteEdit!.text).toBe('ring b');
+    model = at(14_000, 'backspace', 'backspace')(model);
+    expect(model.order!.noteEdit!.text).toBe('ring');
+    expect(screen(model)).toContain('ring_');
+    expect(screen(model).at(-1)).toMatch(/^Del\s+Done$/);
+    expect(softKeyAction(model, 'soft4')).toBe('ok');
+    model = at(16_000, 'ok')(model);
+    expect(model.order).toMatchObject({ phase: 'review', note: 'ring', noteEdit: null });
+    expect(screen(model)).toContain('Note: ring');
+    // editing again and cancelling keeps the note as it was
+    model = at(18_000, '*', '9', 'cancel')(model);
+    expect(model.order).toMatchObject({ phase: 'review', note: 'ring' });
+    const { effects } = run(keys('print'), model);
+    expect(effects).toEqual([{ type: 'placeOrder', print: true, order: expect.objectContaining({ note: 'ring', items: [{ code: '12', qty: 1 }] }) }]);
+    // the note is bounded on the keypad
+    let long = at(0, '*')(model);
+    for (let i = 0; i < MAX_KEYPAD_NOTE + 5; i++) long = at(i * 2000, i % 2 ? '2' : '3')(long);
+    expect(long.order!.noteEdit!.text).toHaveLength(MAX_KEYPAD_NOTE);
+  });
+
+  it('multi-tap cycles the letters of one key within the time, and another key or a pause starts a new letter', () => {
+    let typing = { text: '', lastKey: null as { key: string; at: number } | null };
+    for (const [key, now] of [['2', 0], ['2', 500], ['2', 900], ['3', 1000], ['3', 3000]] as const) {
+      const next = multiTap(typing, key, now, 10);
+      if (next === null || next === 'full') throw new Error('not typed');
+      typing = next;
+    }
+    expect(typing.text).toBe('cdd');
+    expect(multiTap(typing, 'ok', 0, 10)).toBeNull();
+    expect(multiTap({ text: 'abc', lastKey: null }, '2', 0, 3)).toBe('full');
+  });
+
+  it('a scan adds one of the item with that barcode; an unknown barcode is said and changes nothing', () => {
+    let r = run([...keys('print'), ...typed('7#'), ...typed('12'), { type: 'barcode', code: '6901234567892' }, { type: 'barcode', code: '6901234567892' }], talking());
+    expect(r.model.order!.lines.map((l) => [l.code, l.qty])).toEqual([['7', 1], ['12', 2]]);
+    // what was typed for the next line stays
+    expect(r.model.order!.input).toBe('12');
+    r = run([{ type: 'barcode', code: '0000000000000' }], r.model);
+    expect(r.model.order).toMatchObject({ message: 'unknown barcode 0000000000000', lines: [{ qty: 1 }, { qty: 2 }] });
+    // scans wait while the order is reviewed or sent
+    const review = run([...keys('cancel', 'ok')], r.model).model;
+    expect(review.order!.phase).toBe('review');
+    expect(run([{ type: 'barcode', code: '6901234567892' }], review).model).toBe(review);
+  });
+
+  it('a scan opens the order: for the caller during a call, for the last caller after it, else a counter order', () => {
+    const during = run([{ type: 'barcode', code: '6901234567892' }], talking()).model;
+    expect(during.order).toMatchObject({ customer: { number: '13800138000', name: 'Wang Li' }, lines: [{ code: '12', qty: 1 }] });
+    const after = run([{ type: 'call', call, state: 'ended', reason: 'remote-hangup' }, { type: 'barcode', code: '6901234567892' }], talking()).model;
+    expect(after.order).toMatchObject({ customer: { callId: 'in-1' }, lines: [{ qty: 1 }] });
+    const counter = run([{ type: 'barcode', code: '6901234567892' }]);
+    expect(counter.model.order).toMatchObject({ customer: { number: '', name: 'Counter', callId: null }, lines: [{ code: '12' }] });
+    expect(screen(counter.model)[0]).toBe('Order: Counter');
+    const filed = run([...keys('print')], counter.model);
+    expect(filed.effects).toEqual([{ type: 'placeOrder', print: true, order: { number: '', contactId: null, callId: null, items: [{ code: '12', qty: 1 }], note: null } }]);
+    // ringing or dialing: a scan is not an order
+    const ringing = run([{ type: 'call', call, state: 'ringing' }]).model;
+    expect(run([{ type: 'barcode', code: '6901234567892' }], ringing).model).toBe(ringing);
+  });
+
+  it("the printer's trouble shows on the idle screen: paper, cover and offline always, a missing printer only while slips wait", () => {
+    const ok = { online: true, coverOpen: false, paperNearEnd: false, paperOut: false };
+    expect(printerProblem({ connected: true, status: ok }, 0)).toBeNull();
+    expect(printerProblem({ connected: false, status: null }, 0)).toBeNull();
+    expect(printerProblem({ connected: false, status: null }, 2)).toBe('No printer, 2 slips wait');
+    expect(printerProblem({ connected: true, status: { ...ok, paperOut: true, online: false } }, 1)).toBe('Printer paper out, 1 slip waits');
+    expect(printerProblem({ connected: true, status: { ...ok, coverOpen: true, online: false } }, 0)).toBe('Printer cover open');
+    expect(printerProblem({ connected: true, status: { ...ok, online: false } }, 0)).toBe('Printer offline');
+    expect(printerProblem({ connected: true, status: { ...ok, paperNearEnd: true } }, 3)).toBe('Printer paper low');
+    const idle = textOf(phoneView(initialModel(), { deviceName: 'Shop', wallTime: null, now: 0, printerProblem: 'Printer paper out' })).map((r) => r.trim());
+    expect(idle).toContain('Printer paper out');
+    // a line that cannot carry calls matters more
+    const both = textOf(phoneView(initialModel(), { deviceName: 'Shop', wallTime: null, now: 0, printerProblem: 'Printer paper out', lineProblem: 'main: wrong password' })).map((r) => r.trim());
+    expect(both).toContain('main: wrong password');
+    // in review, where PRINT is next
+    const review = run([...keys('print'), ...typed('12#'), ...keys('ok')], talking()).model;
+    const rows = textOf(phoneView(review, { deviceName: 'Shop', wallTime: null, now: 0, currency: 'CNY', printerProblem: 'Printer cover open' })).map((r) => r.trim());
+    expect(rows).toContain('Printer cover open');
   });
 });

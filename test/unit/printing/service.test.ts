@@ -104,4 +104,19 @@ describe('print queue', () => {
     expect(second.service.jobs()[0]).toMatchObject({ attempts: 2, note: expect.stringMatching(/interrupted while printing/) });
     expect(second.service.jobs()[1]).toMatchObject({ attempts: 1 });
   });
+
+  it('opens the cash drawer with the full ESC p on the configured pin, as the next job behind the slips already queued', async () => {
+    const { service, printer, changes } = await setUp(await stores.tempDir());
+    printer.setConnected(false);
+    await service.print({ template: 'order', input: inputs.zh.order });
+    const { jobIds: [drawerJob] } = await service.openDrawer('cli');
+    printer.setConnected(true);
+    await settle(() => service.jobs().every((j) => j.state === 'printed'));
+    // the slip first, whole, then the kick: ESC p 0 t1 t2 with t1 = 100 ms / 2, t2 = 200 ms / 2
+    const items = printer.paper().items;
+    expect(items.at(-1)).toEqual({ kind: 'drawer', pin: 2, onMs: 100, offMs: 200 });
+    expect(items.at(-2)).toMatchObject({ kind: 'cut' });
+    expect(printer.output().subarray(-5)).toEqual(Buffer.from([0x1b, 0x70, 0x00, 50, 100]));
+    expect(changes.filter((c) => c.id === drawerJob).map((c) => [c.template, c.state])).toEqual([['drawer', 'queued'], ['drawer', 'printing'], ['drawer', 'printed']]);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseClientMessage } from '../../../src/web/messages.js';
-import { originAllowed } from '../../../src/web/origin.js';
+import { hostAllowed, originAllowed } from '../../../src/web/origin.js';
 
 describe('virtual phone origin check', () => {
   it('accepts only the page\'s own loopback origin', () => {
@@ -17,6 +17,29 @@ describe('virtual phone origin check', () => {
     // DNS rebinding: Host and Origin agree but name the attacker's domain.
     expect(originAllowed('http://evil.example:8080', 'evil.example:8080', '0.0.0.0')).toBe(false);
     expect(originAllowed('file:///tmp/x.html', 'localhost:8080', '127.0.0.1')).toBe(false);
+  });
+
+  it('on the shop LAN (listening on 0.0.0.0) accepts the page at the device\'s literal address, which no DNS answer can rebind', () => {
+    expect(originAllowed('http://192.168.1.20:8080', '192.168.1.20:8080', '0.0.0.0')).toBe(true);
+    expect(originAllowed('http://[fe80::1]:8080', '[fe80::1]:8080', '::')).toBe(true);
+    // another machine's page posting to the device
+    expect(originAllowed('http://192.168.1.99:8080', '192.168.1.20:8080', '0.0.0.0')).toBe(false);
+    expect(originAllowed('http://deskline.lan:8080', 'deskline.lan:8080', '0.0.0.0')).toBe(false);
+  });
+});
+
+describe('Host check', () => {
+  it('accepts loopback names, literal addresses and the configured listen name; refuses other names and junk', () => {
+    expect(hostAllowed('localhost:8080', '127.0.0.1')).toBe(true);
+    expect(hostAllowed('127.0.0.1', '127.0.0.1')).toBe(true);
+    expect(hostAllowed('[::1]:8080', '127.0.0.1')).toBe(true);
+    expect(hostAllowed('10.0.0.5:80', '0.0.0.0')).toBe(true);
+    expect(hostAllowed('phone.shop:8080', 'phone.shop')).toBe(true);
+    expect(hostAllowed('evil.example:8080', '0.0.0.0')).toBe(false);
+    expect(hostAllowed('phone.shop:8080', '0.0.0.0')).toBe(false);
+    expect(hostAllowed(undefined, '127.0.0.1')).toBe(false);
+    expect(hostAllowed('localhost/x', '127.0.0.1')).toBe(false);
+    expect(hostAllowed('user@localhost', '127.0.0.1')).toBe(false);
   });
 });
 
