@@ -8,6 +8,7 @@
 // between texts, so the customer sees no flicker.
 
 import iconv from 'iconv-lite';
+import { concatBytes } from '../common/bytes.js';
 import { DriverError } from '../common/errors.js';
 
 export const ESC = 0x1b;
@@ -145,7 +146,7 @@ export interface PoleDisplayInitOptions {
 export function encodeInit(options: PoleDisplayInitOptions = {}): Uint8Array {
   const parts = [initialize(), overwriteMode(), selectCodeTable(CODE_TABLE_PC437), cursorDisplay(false)];
   if (options.brightness !== undefined) parts.push(brightness(options.brightness));
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /**
@@ -159,15 +160,7 @@ export function encodeScreen(lines: readonly string[], geometry: PoleDisplayGeom
   for (let r = 0; r < geometry.rows; r++) {
     parts.push(moveCursor(1, r + 1), encodeRow(lines[r] ?? '', geometry.columns));
   }
-  return concat(parts);
+  return concatBytes(parts);
 }
 
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export { concatBytes as concat } from '../common/bytes.js';

@@ -3,6 +3,11 @@ import { checkGeometry, encodeInit, encodeScreen, fitLines, type PoleDisplayBrig
 import { PoleDisplayDecoder } from './decoder.js';
 import type { PoleDisplayDriver, PoleDisplayEvents } from './types.js';
 
+export interface SimPoleDisplayEvents extends PoleDisplayEvents {
+  /** What the simulated display shows changed (text shown, plugged in, or unplugged: dark), for a page that draws it. */
+  screenChanged: { rows: string[] };
+}
+
 export interface SimPoleDisplayOptions {
   /** default 20 */
   columns?: number;
@@ -16,9 +21,10 @@ export interface SimPoleDisplayOptions {
 /**
  * A simulated pole display: the same command bytes as the serial driver, fed to a
  * PoleDisplayDecoder that stands for the display. `setConnected(false)` unplugs it (the screen
- * goes dark); plugging it back in initialises it and shows the last text again.
+ * goes dark); plugging it back in initialises it and shows the last text again. `screenChanged` tells a viewer
+ * (the virtual phone page) each time what the display shows changes.
  */
-export class SimPoleDisplay extends TypedEmitter<PoleDisplayEvents> implements PoleDisplayDriver {
+export class SimPoleDisplay extends TypedEmitter<SimPoleDisplayEvents> implements PoleDisplayDriver {
   static readonly PATH = 'sim:pole-display';
   readonly columns: number;
   readonly rows: number;
@@ -29,6 +35,8 @@ export class SimPoleDisplay extends TypedEmitter<PoleDisplayEvents> implements P
   #text: string[];
   #decoder: PoleDisplayDecoder;
   #bytesWritten = 0;
+  /** the screen as last reported by `screenChanged` */
+  #reported: string;
 
   constructor(options: SimPoleDisplayOptions = {}) {
     super();
@@ -40,6 +48,7 @@ export class SimPoleDisplay extends TypedEmitter<PoleDisplayEvents> implements P
     this.#plugged = options.connected ?? true;
     this.#text = fitLines([], this);
     this.#decoder = new PoleDisplayDecoder(this);
+    this.#reported = this.#decoder.screen().join('\n');
   }
 
   connected(): boolean {
@@ -76,6 +85,7 @@ export class SimPoleDisplay extends TypedEmitter<PoleDisplayEvents> implements P
   async show(lines: readonly string[]): Promise<void> {
     this.#text = fitLines(lines, this);
     if (this.#connected) this.send(encodeScreen(this.#text, this));
+    this.screenMaybeChanged();
   }
 
   /** Plug the display in or pull it out. */
@@ -85,6 +95,7 @@ export class SimPoleDisplay extends TypedEmitter<PoleDisplayEvents> implements P
     if (!connected) {
       this.#decoder = new PoleDisplayDecoder(this); // power gone: the screen is dark
       this.disconnect();
+      this.screenMaybeChanged();
     } else if (this.#open) this.connect();
   }
 
@@ -93,12 +104,21 @@ export class SimPoleDisplay extends TypedEmitter<PoleDisplayEvents> implements P
     this.send(encodeScreen(this.#text, this));
     this.#connected = true;
     this.emit('connectionChanged', { connected: true, path: SimPoleDisplay.PATH });
+    this.screenMaybeChanged();
   }
 
   private disconnect(): void {
     if (!this.#connected) return;
     this.#connected = false;
     this.emit('connectionChanged', { connected: false, path: SimPoleDisplay.PATH });
+  }
+
+  private screenMaybeChanged(): void {
+    const rows = this.#decoder.screen();
+    const text = rows.join('\n');
+    if (text === this.#reported) return;
+    this.#reported = text;
+    this.emit('screenChanged', { rows });
   }
 
   private send(bytes: Uint8Array): void {

@@ -4,6 +4,7 @@
  * against the Epson "ESC/POS Command Reference" (command names cited per function).
  */
 import iconv from 'iconv-lite';
+import { concatBytes } from '../common/bytes.js';
 import { DriverError } from '../common/errors.js';
 
 export const ESC = 0x1b;
@@ -23,13 +24,7 @@ function byte(value: number, what: string): number {
 
 /** Concatenate command buffers. */
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** ESC @ — Initialize printer: clears the print buffer and resets modes to their power-on values. */

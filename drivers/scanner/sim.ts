@@ -3,11 +3,16 @@ import { TypedEmitter } from '../common/typed-emitter.js';
 import { scansOf } from './scan.js';
 import type { BarcodeScannerDriver, BarcodeScannerEvents, ScannerInfo } from './types.js';
 
-/** Simulated barcode scanners: attach/detach, and scans checked by the same rules as the real driver. */
+/**
+ * Simulated barcode scanners: attach/detach, and scans checked by the same rules as the real driver. Like the real
+ * driver, `open()` announces the scanners already plugged in.
+ */
 export class SimBarcodeScanner extends TypedEmitter<BarcodeScannerEvents> implements BarcodeScannerDriver {
   readonly #devices = new Map<string, ScannerInfo>();
 
-  async open(): Promise<void> {}
+  async open(): Promise<void> {
+    for (const info of this.#devices.values()) this.emit('deviceAttached', info);
+  }
   async close(): Promise<void> {}
 
   devices(): ScannerInfo[] {

@@ -202,7 +202,10 @@ export function createApp(options: AppOptions): App {
   const printing = new PrintingService({ bus, clock, log: logFor('printing'), store, control, printer: drivers.printer, config: current });
   const web = new WebService({
     bus, board, config: current, log: logFor('web'),
-    sim: sim ? { mcu: sim.mcu, line: simLine, exchange: analogLine ? new SimExchange(sim.mcu.line, sim.callerId, clock) : null, printer: sim.printer } : null,
+    sim: sim ? {
+      mcu: sim.mcu, line: simLine, exchange: analogLine ? new SimExchange(sim.mcu.line, sim.callerId, clock) : null, printer: sim.printer,
+      scanner: sim.scanner ?? null, poleDisplay: sim.poleDisplay ?? null,
+    } : null,
     publicDir: join(projectRoot(), 'src', 'web', 'public'),
     printJobs: () => printing.jobs(),
     // the Orders panel: the orders service is built right below (these run only once requests come)

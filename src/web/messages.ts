@@ -1,7 +1,9 @@
 import { isPhoneKey, type LedId, type LedState, type PhoneKey, type RingCadence } from '../../drivers/mcu/types.js';
+import { MAX_SCAN_LENGTH } from '../../drivers/scanner/types.js';
 import type { ScreenPop } from '../core/events.js';
 import type { OrderCaller } from './orders-api.js';
 import type { PrinterMessage, SlipMessage } from './paper.js';
+import type { PoleMessage, PosHello } from './pos.js';
 
 /** The virtual phone's WebSocket protocol (JSON text frames), both directions, validated and bounded. */
 
@@ -9,10 +11,13 @@ export type ClientMessage =
   | { type: 'key'; key: PhoneKey; long?: boolean }
   | { type: 'hook'; offHook: boolean }
   | { type: 'incomingCall'; number: string; name: string | null; line: 'sim' | 'analog' }
-  | { type: 'remoteHangup' };
+  | { type: 'remoteHangup' }
+  /** the sim board's barcode scanner reads `code` (printable ASCII, 1 to MAX_SCAN_LENGTH characters) */
+  | { type: 'scan'; code: string };
 
 export type ServerMessage =
-  | { type: 'hello'; board: string; display: { width: number; height: number } }
+  /** `pos`: the sim board's barcode scanner and pole display, for the page's boxes (pos.ts) */
+  | { type: 'hello'; board: string; display: { width: number; height: number }; pos: PosHello }
   | { type: 'frame'; x: number; y: number; width: number; height: number; bits: string }
   | { type: 'text'; rows: string[] }
   | { type: 'ringer'; cadence: RingCadence | null }
@@ -26,10 +31,14 @@ export type ServerMessage =
   | SlipMessage
   /** the printer indicator */
   | PrinterMessage
+  /** what the customer pole display shows (sim board; bounded in pos.ts) */
+  | PoleMessage
   | { type: 'error'; message: string };
 
 export const MAX_CLIENT_MESSAGE_BYTES = 4096;
 const NUMBER = /^\+?[0-9*#]{1,32}$/;
+/** what a scanner can type: printable ASCII (space to tilde), as the scanner drivers check it */
+const SCAN_CODE = new RegExp(`^[\\x20-\\x7e]{1,${MAX_SCAN_LENGTH}}$`);
 
 /** Parse one message from the browser; returns an error string for anything malformed. */
 export function parseClientMessage(data: string): ClientMessage | { error: string } {
@@ -58,6 +67,9 @@ export function parseClientMessage(data: string): ClientMessage | { error: strin
     }
     case 'remoteHangup':
       return { type: 'remoteHangup' };
+    case 'scan':
+      if (typeof raw.code !== 'string' || !SCAN_CODE.test(raw.code)) return { error: `barcode: 1 to ${MAX_SCAN_LENGTH} printable ASCII characters` };
+      return { type: 'scan', code: raw.code };
     default:
       return { error: `unknown message type ${JSON.stringify(raw.type)}` };
   }

@@ -7,6 +7,8 @@ import type { SimMcu } from '../../drivers/mcu/sim.js';
 import type { LedId, LedState } from '../../drivers/mcu/types.js';
 import type { PrinterStatus } from '../../drivers/printer/types.js';
 import type { VirtualReceiptPrinter } from '../../drivers/printer/virtual/printer.js';
+import type { SimPoleDisplay } from '../../drivers/pole-display/sim.js';
+import type { SimBarcodeScanner } from '../../drivers/scanner/sim.js';
 import type { Board } from '../board/board.js';
 import type { SimLine } from '../calls/sim-line.js';
 import type { Config } from '../config/schema.js';
@@ -18,6 +20,7 @@ import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage, type ServerMessage } from
 import { CallerTracker, registerOrdersApi, type WebOrders } from './orders-api.js';
 import { originAllowed } from './origin.js';
 import { MAX_SLIPS_KEPT, printerMessage, slipMessage, splitSlips, type SlipMessage } from './paper.js';
+import { poleMessage, SIM_SCANNER } from './pos.js';
 import type { SimExchange } from './sim-exchange.js';
 
 /** The simulated board's handles the virtual phone drives. Present only on the `sim` board. */
@@ -28,6 +31,13 @@ export interface SimBoardHandles {
   exchange: SimExchange | null;
   /** The virtual receipt printer, whose decoded paper the page's paper strip shows (absent: no paper strip). */
   printer?: VirtualReceiptPrinter | null;
+  /**
+   * The sim board's barcode scanner: the web service plugs one device (SIM_SCANNER) into it while it runs, and the
+   * page's scanner box types codes into that (absent: no scanner box).
+   */
+  scanner?: SimBarcodeScanner | null;
+  /** The sim board's customer pole display, which the page shows (absent: no pole display box). */
+  poleDisplay?: SimPoleDisplay | null;
 }
 
 export interface WebServiceContext {
@@ -168,6 +178,24 @@ export class WebService implements Service {
         this.broadcast(this.printerIndicator());
       }),
     );
+    const { scanner, poleDisplay } = sim;
+    if (scanner && !scanner.devices().some((d) => d.id === SIM_SCANNER.id)) {
+      // the virtual phone's scanner is plugged in while the page can reach it (the pos service owns the scanner's events)
+      scanner.attach({ ...SIM_SCANNER });
+      this.#off.push(() => scanner.detach(SIM_SCANNER.id));
+    }
+    if (poleDisplay) {
+      // one message per change of what the page shows (an unplug changes both the screen and the connection)
+      let last = '';
+      const update = () => {
+        const message = poleMessage(poleDisplay.screen(), poleDisplay.connected());
+        const text = JSON.stringify(message);
+        if (text !== last) this.broadcast(message);
+        last = text;
+      };
+      update();
+      this.#off.push(poleDisplay.on('screenChanged', update), poleDisplay.on('connectionChanged', update));
+    }
     if (sim.printer) {
       // the paper strip starts empty: what was printed before this page's service started is not shown
       this.#paperSeen = sim.printer.paper().items.length;
@@ -224,7 +252,11 @@ export class WebService implements Service {
     socket.on('close', () => this.#clients.delete(socket));
     const display = sim.mcu.display;
     const send = (message: ServerMessage) => socket.send(JSON.stringify(message));
-    send({ type: 'hello', board: this.ctx.board.id, display: { width: display.width, height: display.height } });
+    const pole = sim.poleDisplay ?? null;
+    send({
+      type: 'hello', board: this.ctx.board.id, display: { width: display.width, height: display.height },
+      pos: { scanner: Boolean(sim.scanner), poleDisplay: pole && { columns: pole.columns, rows: pole.rows } },
+    });
     send({ type: 'frame', x: 0, y: 0, width: display.width, height: display.height, bits: Buffer.from(display.pixels).toString('base64') });
     send({ type: 'ringer', cadence: sim.mcu.indicators.ringer.cadence });
     for (const [led, state] of Object.entries(sim.mcu.indicators.leds) as Array<[LedId, LedState]>) send({ type: 'led', led, state });
@@ -234,6 +266,7 @@ export class WebService implements Service {
     send({ type: 'caller', caller: this.#callers?.caller ?? null });
     if (sim.printer) for (const slip of this.#slips) send(slip);
     send(this.printerIndicator());
+    if (pole) send(poleMessage(pole.screen(), pole.connected()));
 
     socket.on('message', (data, isBinary) => {
       if (isBinary) return send({ type: 'error', message: 'binary messages are not accepted' });
@@ -253,6 +286,14 @@ export class WebService implements Service {
           break;
         case 'remoteHangup':
           if (!sim.exchange?.hangUp() && !sim.line?.remoteHangup()) send({ type: 'error', message: 'no call to hang up' });
+          break;
+        case 'scan':
+          if (!sim.scanner) return send({ type: 'error', message: 'this board has no barcode scanner (board file: scanner)' });
+          try {
+            sim.scanner.scan(SIM_SCANNER.id, message.code);
+          } catch (error) {
+            send({ type: 'error', message: `scan failed: ${error instanceof Error ? error.message : String(error)}` });
+          }
           break;
       }
     });

@@ -1,10 +1,8 @@
 /// <reference lib="dom" />
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
-import { createApp, type App } from '../../src/app/app.js';
+import { type App } from '../../src/app/app.js';
 import { loadBoard } from '../../src/board/board.js';
 import { validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
@@ -15,6 +13,7 @@ import type { OrderRequest, StoredOrder } from '../../src/orders/types.js';
 import { WebService } from '../../src/web/service.js';
 import { freeTcpPort, launchChromium, type LaunchedChromium } from '../support/index.js';
 import { captureLogger } from '../support/log.js';
+import { startShopApp } from '../support/shop.js';
 
 /**
  * The Orders panel in Debian's Chromium on the sim board: a known customer calls (the virtual phone's incoming call),
@@ -36,21 +35,7 @@ const placed: Array<BusEvents['orderPlaced']> = [];
 const calls: string[] = [];
 
 beforeAll(async () => {
-  const port = await freeTcpPort();
-  const dir = mkdtempSync(join(tmpdir(), 'e2e-orders-'));
-  const { config, issues } = validateConfig({
-    board: 'sim', web: { port }, device: { name: 'Garden Shop', country: 'US' },
-    printing: { encoding: 'cp437', mapUrlBase: 'https://maps.example.com/?q=' },
-    orders: {
-      currency: 'USD',
-      catalog: [{ code: '12', name: 'Noodles', unitPrice: 1800 }, { code: '7', name: 'Soup', unitPrice: 650 }],
-      shop: { name: 'Wang Noodle House', phone: '212 555 0100', address: '1 Main St' },
-    },
-  });
-  if (!config) throw new Error(JSON.stringify(issues));
-  app = createApp({ config: config as Config, board: await loadBoard('sim'), dataDir: dir, log: captureLogger('warn').log, socketPath: join(dir, 'ctl.sock'), env: {} });
-  const report = await app.start();
-  expect(report.filter((r) => r.status !== 'running')).toEqual([]);
+  app = await startShopApp({ prefix: 'e2e-orders-', webPort: await freeTcpPort(), log: captureLogger('warn').log });
   app.bus.on('test', 'orderPlaced', (event) => void placed.push(event));
   app.bus.on('test', 'callStateChanged', (event) => {
     if (event.state === 'ringing' && !calls.includes(event.callId)) calls.push(event.callId);

@@ -1,18 +1,17 @@
 // `deskline admin` end to end: the built CLI against a real Mosquitto (user names and passwords, a per-device ACL,
 // a TLS listener with client certificates), with small device stand-ins written with mqtt.js that answer as a
 // phone does (presence and reports retained, commands answered, desired documents applied or rejected).
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connectAsync, type IPublishPacket, type MqttClient } from 'mqtt';
-import { projectRoot } from '../../src/core/paths.js';
 import { freeTcpPort, makeTempDir, spawnPeer, startMosquitto, stopAllPeers, type Mosquitto } from '../support/index.js';
 import { issueClientCert, makeTestCa } from '../support/tls.js';
 import { waitFor } from '../support/wait.js';
+import { DESKLINE_MAIN, cliEnv, runDeskline } from '../support/deskline.js';
 
 /** The built CLI (npm test builds before running the suites). */
-const MAIN = join(projectRoot(), 'dist', 'src', 'main.js');
+const MAIN = DESKLINE_MAIN;
 
 const ADMIN = { user: 'ops', password: 'ops-pw-7Hq' };
 const DEVICES = ['d1', 'd2', 'd3'];
@@ -23,19 +22,8 @@ let tlsFiles: { ca: string; cert: string; key: string };
 const standIns = new Map<string, DeviceStandIn>();
 
 /** Environment without any DESKLINE_ADMIN_* of the machine running the tests. */
-function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, DESKLINE_CONFIG: '' };
-  for (const key of Object.keys(env)) if (key.startsWith('DESKLINE_ADMIN_')) delete env[key];
-  return { ...env, ...extra };
-}
 
-function deskline(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: cleanEnv(env), timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const deskline = runDeskline;
 
 /** `deskline admin <args>` as the `ops` user. */
 function admin(args: string[]): ReturnType<typeof deskline> {
@@ -340,7 +328,7 @@ describe('deskline admin (real Mosquitto, built CLI)', () => {
       command: process.execPath,
       args: [MAIN, 'admin', 'watch', '--json', '--no-retained', '--url', broker.url, '--username', ADMIN.user],
       debianPackage: 'nodejs',
-      env: cleanEnv({ DESKLINE_ADMIN_PASSWORD: ADMIN.password }),
+      env: cliEnv({ DESKLINE_ADMIN_PASSWORD: ADMIN.password }),
       ready: { line: /^watching dl\/v1\/\+\/events\/#/ },
       stopSignal: 'SIGINT',
       readyTimeoutMs: 15_000,

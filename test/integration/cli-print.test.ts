@@ -1,6 +1,5 @@
 // `deskline print` through the built CLI (npm test builds before running the suites): the virtual printer's JSON and
 // paper image for every template, input errors, a direct network printer, and printing through the running daemon.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,20 +7,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { projectRoot } from '../../src/core/paths.js';
 import { SLIP_TEMPLATE_NAMES, type SlipInputs } from '../../src/printing/templates/index.js';
-import { freeTcpPort, spawnPeer, stopAllPeers } from '../support/index.js';
+import { freeTcpPort, stopAllPeers } from '../support/index.js';
+import { runDeskline, startSimDaemon } from '../support/deskline.js';
 
-const MAIN = join(projectRoot(), 'dist', 'src', 'main.js');
 const FIXTURES = join(projectRoot(), 'test', 'fixtures', 'slips');
 
-interface Result { code: number | null; stdout: string; stderr: string }
 
-function deskline(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, DESKLINE_CONFIG: '', ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const deskline = runDeskline;
 
 interface Paper {
   template: string;
@@ -209,16 +201,7 @@ describe('deskline print to a printer', () => {
   it('goes through the running daemon\'s print queue and waits until the job is printed', async () => {
     const data = mkdtempSync(join(tmpdir(), 'cli-print-daemon-'));
     const config = configFile('zh');
-    const port = await freeTcpPort();
-    const daemon = await spawnPeer({
-      name: 'deskline',
-      command: process.execPath,
-      args: [MAIN, '--config', config, 'start', '--board', 'sim', '--port', String(port), '--data', data],
-      debianPackage: 'nodejs',
-      env: { ...process.env, DESKLINE_CONFIG: '' },
-      ready: { line: /Virtual phone: http:\/\/127\.0\.0\.1:\d+/ },
-      readyTimeoutMs: 20_000,
-    });
+    const { daemon } = await startSimDaemon({ config, data });
     try {
       const printed = await deskline(['--config', config, '--data', data, 'print', 'order', '--input', inputFile('zh', 'order'), '--json']);
       expect(printed.stderr).toBe('');

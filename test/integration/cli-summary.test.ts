@@ -1,41 +1,29 @@
 // `deskline summary` through the built CLI (npm test builds before running the suites) against the built daemon on the
 // sim board: the day's counts from its history (filed beforehand, plus a call missed on the running phone), and the
 // slip printed on the sim board's virtual printer, read back from the virtual phone page's channel as a browser would.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import WebSocket from 'ws';
-import { projectRoot } from '../../src/core/paths.js';
 import { HistoryRepository, type NewRecord } from '../../src/history/repository.js';
 import type { DaySummaryInput } from '../../src/printing/templates/types.js';
 import { ZoneClock } from '../../src/reports/business-day.js';
 import { FileStore } from '../../src/store/file-store.js';
-import { freeTcpPort, spawnPeer, stopAllPeers, type PeerProcess } from '../support/index.js';
+import { stopAllPeers, type PeerProcess } from '../support/index.js';
 import { waitFor } from '../support/wait.js';
+import { openSimPage, runDeskline, startSimDaemon } from '../support/deskline.js';
 
-const MAIN = join(projectRoot(), 'dist', 'src', 'main.js');
 const ZONE = 'Asia/Shanghai';
 
-interface Result { code: number | null; stdout: string; stderr: string }
 
-function deskline(args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, '--config', configPath, '--data', data, ...args], { encoding: 'utf8', env: { ...process.env, DESKLINE_CONFIG: '' }, timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const deskline = (args: string[]) => runDeskline(['--config', configPath, '--data', data, ...args]);
 
-interface SlipMessage { type: 'slip'; job: string; template: string; text: string }
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-summary-'));
 const data = join(dir, 'data');
 const configPath = join(dir, 'config.json');
 let daemon: PeerProcess;
-let page: WebSocket;
-const slips: SlipMessage[] = [];
+let page: Awaited<ReturnType<typeof openSimPage>>;
 /** the business day the history was filed in */
 let date: string;
 
@@ -83,26 +71,9 @@ beforeAll(async () => {
   ].map((record) => history.append(record).written));
   await store.close();
 
-  const port = await freeTcpPort();
-  daemon = await spawnPeer({
-    name: 'deskline',
-    command: process.execPath,
-    args: [MAIN, '--config', configPath, 'start', '--board', 'sim', '--port', String(port), '--data', data],
-    debianPackage: 'nodejs',
-    env: { ...process.env, DESKLINE_CONFIG: '' },
-    ready: { line: /Virtual phone: http:\/\/127\.0\.0\.1:\d+/ },
-    readyTimeoutMs: 20_000,
-  });
-  // the virtual phone page's channel: the paper strip gets every slip the virtual printer prints
-  page = new WebSocket(`ws://127.0.0.1:${port}/sim`, { origin: `http://127.0.0.1:${port}` });
-  page.on('message', (raw) => {
-    const message = JSON.parse(String(raw)) as { type: string };
-    if (message.type === 'slip') slips.push(message as SlipMessage);
-  });
-  await new Promise((resolve, reject) => {
-    page.once('open', resolve);
-    page.once('error', reject);
-  });
+  let port: number;
+  ({ daemon, port } = await startSimDaemon({ config: configPath, data }));
+  page = await openSimPage(port);
 }, 60_000);
 
 afterAll(async () => {
@@ -114,9 +85,9 @@ afterAll(async () => {
 describe('deskline summary on the running daemon', () => {
   it('--json returns the day\'s counts, including a call missed on the running phone just now', async () => {
     // a caller gives up while the phone rings
-    page.send(JSON.stringify({ type: 'incomingCall', number: '13900000004', name: null, line: 'sim' }));
+    page.send({ type: 'incomingCall', number: '13900000004', name: null, line: 'sim' });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    page.send(JSON.stringify({ type: 'remoteHangup' }));
+    page.send({ type: 'remoteHangup' });
 
     let summary: DaySummaryInput | undefined;
     const deadline = Date.now() + 10_000;
@@ -150,8 +121,8 @@ describe('deskline summary on the running daemon', () => {
     const { jobIds, summary } = JSON.parse(printed.stdout) as { summary: DaySummaryInput; jobIds: string[] };
     expect(jobIds).toHaveLength(1);
     expect(summary.date).toBe(new ZoneClock(ZONE).dateOf(Date.now()));
-    await waitFor(() => slips.some((s) => s.job === jobIds[0]), 'the day summary on the virtual printer', 10_000);
-    const slip = slips.find((s) => s.job === jobIds[0])!;
+    await waitFor(() => page.slips.some((s) => s.job === jobIds[0]), 'the day summary on the virtual printer', 10_000);
+    const slip = page.slips.find((s) => s.job === jobIds[0])!;
     expect(slip.template).toBe('day-summary');
     const lines = slip.text.split('\n').map((line) => line.replace(/\s+/g, ' ').trim());
     expect(lines).toEqual(expect.arrayContaining(['王记小馆', '日结', summary.date, `来电 ${summary.calls.inbound}`, `未接 ${summary.calls.missed}`, `订单数 ${summary.orders.count}`]));

@@ -1,23 +1,16 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/program.js';
-import { projectRoot } from '../../src/core/paths.js';
 import { freeTcpPort, spawnPeer, stopAllPeers } from '../support/index.js';
+import { DESKLINE_MAIN, runDeskline } from '../support/deskline.js';
 
 /** The built CLI (npm test builds before running the suites). */
-const MAIN = join(projectRoot(), 'dist', 'src', 'main.js');
+const MAIN = DESKLINE_MAIN;
 
-function deskline(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, DESKLINE_CONFIG: '', ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const deskline = (args: string[], env: NodeJS.ProcessEnv = {}) => runDeskline(args, env, 20_000);
 
 function commandPaths(command: Command, prefix: string[] = []): string[][] {
   return command.commands.flatMap((sub) => [[...prefix, sub.name()], ...commandPaths(sub, [...prefix, sub.name()])]);

@@ -4,17 +4,16 @@
 // running, a push that breaks the SIP registration or the cloud link is reverted within its deadline, and the
 // applied config and its revision survive a broker restart and a device restart.
 
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { projectRoot } from '../../src/core/paths.js';
 import { ADMIN, AdminClient, deviceUsers, startCloudBroker } from '../support/cloud.js';
 import { freeTcpPort, makeTempDir, spawnPeer, startKamailio, stopAllPeers, type Kamailio, type PeerProcess } from '../support/index.js';
 import type { Mosquitto } from '../support/peers/mosquitto.js';
+import { DESKLINE_MAIN, runDeskline } from '../support/deskline.js';
 
-const MAIN = join(projectRoot(), 'dist', 'src', 'main.js');
+const MAIN = DESKLINE_MAIN;
 const ID = 'cfg-dev';
 const T = (kind: string) => `dl/v1/${ID}/${kind}`;
 
@@ -26,13 +25,7 @@ let configFile: string;
 let daemon: PeerProcess;
 let account: { id: string; uri: string; password: string; expires: number };
 
-function deskline(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, DESKLINE_CONFIG: '' }, timeout: 20_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const deskline = (args: string[]) => runDeskline(args, {}, 20_000);
 
 async function status(): Promise<{ services: Array<{ name: string; status: string }>; lines: Array<{ lineId: string; state: string }>; cloud: { connected: boolean; config: { rev: number; status: string } | null } }> {
   const result = await deskline(['status', '--json', '--data', data]);

@@ -1,18 +1,13 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { PhoneKey } from '../../drivers/mcu/types.js';
-import { createApp, type App } from '../../src/app/app.js';
-import { loadBoard } from '../../src/board/board.js';
-import { validateConfig } from '../../src/config/load.js';
-import type { Config } from '../../src/config/schema.js';
+import { type App } from '../../src/app/app.js';
 import type { BusEvents } from '../../src/core/events.js';
 import { silentLogger } from '../../src/core/log.js';
 import { loadUnifont, type BitmapFont } from '../../src/display/font.js';
 import { findText } from '../support/display-text.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { waitFor } from '../support/wait.js';
+import { startShopApp } from '../support/shop.js';
 
 /**
  * Done-when of issue #7 item 7, end to end on the sim board: a call from a known customer rings with the screen pop,
@@ -27,20 +22,7 @@ const placed: Array<BusEvents['orderPlaced']> = [];
 
 beforeAll(async () => {
   font = await loadUnifont();
-  const { config, issues } = validateConfig({
-    board: 'sim', web: { port: 0 }, device: { name: 'Garden Shop', country: 'US' },
-    printing: { encoding: 'cp437', mapUrlBase: 'https://maps.example.com/?q=' },
-    orders: {
-      currency: 'USD',
-      catalog: [{ code: '12', name: 'Noodles', unitPrice: 1800 }, { code: '7', name: 'Soup', unitPrice: 650 }],
-      shop: { name: 'Wang Noodle House', phone: '212 555 0100', address: '1 Main St' },
-    },
-  });
-  if (!config) throw new Error(JSON.stringify(issues));
-  const dir = mkdtempSync(join(tmpdir(), 'orders-e2e-'));
-  app = createApp({ config: config as Config, board: await loadBoard('sim'), dataDir: dir, log: silentLogger(), clock: new FakeClock(), socketPath: join(dir, 'ctl.sock'), env: {} });
-  const report = await app.start();
-  expect(report.filter((r) => r.status !== 'running')).toEqual([]);
+  app = await startShopApp({ prefix: 'orders-e2e-', webPort: 0, log: silentLogger(), clock: new FakeClock() });
   app.bus.on('test', 'orderPlaced', (event) => void placed.push(event));
 }, 30_000);
 

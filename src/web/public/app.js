@@ -99,12 +99,39 @@ function showPrinter(printer) {
   el.textContent = printer.label;
 }
 
+/** The sim board's scanner and pole display boxes are shown when the board has them. */
+function showPos(pos) {
+  document.getElementById('scanner-box').hidden = !(pos && pos.scanner);
+  document.getElementById('pole-box').hidden = !(pos && pos.poleDisplay);
+  if (pos && pos.poleDisplay) {
+    const blank = ' '.repeat(pos.poleDisplay.columns);
+    showPole({ rows: Array.from({ length: pos.poleDisplay.rows }, () => blank), connected: true });
+  }
+}
+
+/** What the customer pole display shows: one row of text per line (as text, never HTML). */
+function showPole({ rows, connected }) {
+  const box = document.getElementById('pole');
+  const lines = rows.map((row) => {
+    const line = document.createElement('div');
+    line.className = 'vfd-row';
+    line.textContent = row;
+    return line;
+  });
+  box.replaceChildren(...lines);
+  box.dataset.text = rows.join('\n');
+  box.dataset.connected = String(connected);
+  box.setAttribute('aria-label', connected ? `Pole display: ${rows.map((r) => r.trim()).filter(Boolean).join(' / ') || 'blank'}` : 'Pole display: not connected');
+  document.getElementById('pole-unplugged').hidden = connected;
+}
+
 function handle(message) {
   switch (message.type) {
     case 'hello':
       width = canvas.width = message.display.width;
       height = canvas.height = message.display.height;
       image = ctx.createImageData(width, height);
+      showPos(message.pos);
       break;
     case 'frame': paint(message); break;
     case 'text':
@@ -129,6 +156,7 @@ function handle(message) {
     case 'caller': setCaller(message.caller); break;
     case 'slip': addSlip(message); break;
     case 'printer': showPrinter(message); break;
+    case 'pole': showPole(message); break;
     case 'error': document.getElementById('error').textContent = message.message; break;
   }
 }
@@ -160,6 +188,14 @@ document.getElementById('incoming').addEventListener('submit', (event) => {
   send({ type: 'incomingCall', number: String(form.get('number')), name: String(form.get('name') || '') || null, line: String(form.get('line') || 'sim') });
 });
 document.getElementById('remote-hangup').addEventListener('click', () => send({ type: 'remoteHangup' }));
+// the scanner box: Scan (or Enter in the field) is the scanner reading the code; the code stays for the next scan
+document.getElementById('scanner').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const field = document.getElementById('scan-code');
+  document.getElementById('error').textContent = '';
+  send({ type: 'scan', code: field.value });
+  field.select();
+});
 const KEYS = '0123456789*#';
 document.addEventListener('keydown', (event) => {
   // typing in a form (the incoming-call form, the Orders panel) is not pressing the phone's keys

@@ -1,71 +1,14 @@
-import { EventEmitter } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { DriverError } from '../../../drivers/common/errors.js';
 import { HidDescriptorError, parseReportDescriptor } from '../../../drivers/hid/descriptor.js';
-import { HidrawTelephony, matchesHid, NodeHidBackend, type HidBackend, type HidBackendDevice, type HidHandle, type HidMatch } from '../../../drivers/hid/hidraw.js';
+import { HidrawTelephony, matchesHid, NodeHidBackend, type HidBackendDevice, type HidMatch } from '../../../drivers/hid/hidraw.js';
 import type { TelephonyHidEvents } from '../../../drivers/hid/types.js';
 import { FakeClock } from '../../support/fake-clock.js';
-import { hex, loadDescriptor, toHex } from './fixtures.js';
-
-/** An open fake device: the test pushes input reports and sees writes. */
-class FakeHandle extends EventEmitter implements HidHandle {
-  readonly writes: string[] = [];
-  closed = false;
-  failWrites = false;
-
-  async write(bytes: Uint8Array): Promise<void> {
-    if (this.closed) throw new Error('write on a closed device');
-    if (this.failWrites) throw new Error('EPIPE');
-    this.writes.push(toHex(bytes));
-  }
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-  report(bytes: string): void {
-    this.emit('data', hex(bytes));
-  }
-}
-
-/** The byte-source seam: a device list, descriptors per path, and handles the driver opened. */
-class FakeBackend implements HidBackend {
-  listed: HidBackendDevice[] = [];
-  readonly descriptors = new Map<string, Uint8Array>();
-  readonly handles: FakeHandle[] = [];
-  descriptorReads = 0;
-  failList = false;
-
-  plug(device: HidBackendDevice, descriptor: Uint8Array): void {
-    this.listed.push(device);
-    this.descriptors.set(device.path, descriptor);
-  }
-  unplug(path: string): void {
-    this.listed = this.listed.filter((d) => d.path !== path);
-  }
-  async list(): Promise<HidBackendDevice[]> {
-    if (this.failList) throw new Error('udev went away');
-    return this.listed.map((d) => ({ ...d }));
-  }
-  async readReportDescriptor(path: string): Promise<Uint8Array> {
-    this.descriptorReads++;
-    const bytes = this.descriptors.get(path);
-    if (!bytes) throw new Error(`ENOENT ${path}`);
-    return bytes;
-  }
-  async open(path: string): Promise<HidHandle> {
-    if (!this.descriptors.has(path)) throw new Error(`ENODEV ${path}`);
-    const handle = new FakeHandle();
-    this.handles.push(handle);
-    return handle;
-  }
-  lastHandle(): FakeHandle {
-    const handle = this.handles.at(-1);
-    if (!handle) throw new Error('nothing opened');
-    return handle;
-  }
-}
+import { FakeHidBackend as FakeBackend } from '../../support/hid-backend.js';
+import { hex, loadDescriptor } from './fixtures.js';
 
 const SPEAKERPHONE: HidBackendDevice = { path: '/dev/hidraw3', vendorId: 0x1234, productId: 0x5678, usagePage: 0x0b, usage: 0x05, product: 'Desk Speakerphone' };
 const MATCH: HidMatch[] = [{ usagePage: 0x0b }];
@@ -266,7 +209,7 @@ describe('HidrawTelephony with a fake backend', () => {
     clock.advance(1000);
     await driver.rescan();
     expect(seen).toEqual(['attached /dev/hidraw1']);
-    expect(backend.descriptorReads).toBe(2);
+    expect(backend.descriptorReads).toHaveLength(2);
     const keypad = backend.lastHandle();
     keypad.report('01 06 00');
     await driver.setLeds('/dev/hidraw1', { ring: true });

@@ -44,4 +44,24 @@ describe('SimPoleDisplay', () => {
     await sim.open();
     expect(sim.connected()).toBe(true);
   });
+
+  it('reports each change of what it shows (text, unplugged: dark, replugged), not repeats of the same text', async () => {
+    const sim = new SimPoleDisplay({ columns: 8, rows: 2 });
+    const seen: string[][] = [];
+    sim.on('screenChanged', ({ rows }) => seen.push(rows));
+    await sim.show(['Hello']); // not open yet: nothing on the display
+    expect(seen).toEqual([]);
+    await sim.open();
+    await sim.show(['Hello']);
+    await sim.show(['TOTAL', '9.50']);
+    sim.setConnected(false);
+    sim.setConnected(true);
+    expect(seen).toEqual([
+      ['Hello   ', '        '],
+      ['TOTAL   ', '9.50    '],
+      ['        ', '        '],
+      ['TOTAL   ', '9.50    '],
+    ]);
+    expect(seen.at(-1)).toEqual(sim.screen());
+  });
 });

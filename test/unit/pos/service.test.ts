@@ -9,13 +9,14 @@ import { draftScreen, poleLine, PosService, THANKS_MS } from '../../../src/pos/s
 import { FakeClock } from '../../support/fake-clock.js';
 import { captureLogger } from '../../support/log.js';
 
-async function rig() {
+async function rig(before: (drivers: { scanner: SimBarcodeScanner }) => void = () => {}) {
   const config = validateConfig({ device: { name: 'Desk 1' }, orders: { currency: 'CNY', shop: { name: 'Wang Noodles' } } }).config as Config;
   const { log, lines } = captureLogger('debug');
   const bus = new EventBus<BusEvents>(log);
   const clock = new FakeClock();
   const scanner = new SimBarcodeScanner();
   const poleDisplay = new SimPoleDisplay();
+  before({ scanner });
   const service = new PosService({ bus, clock, log, config: () => config, scanner, poleDisplay });
   const scans: Array<BusEvents['barcodeScanned']> = [];
   const peripherals: Array<BusEvents['peripheralChanged']> = [];
@@ -50,6 +51,12 @@ describe('point-of-sale peripherals', () => {
       { kind: 'scanner', id: '/dev/hidraw4', attached: false, product: null },
     ]);
     expect(lines().some((l) => /scan dropped: too-long/.test(String(l.msg)))).toBe(true);
+    await service.stop();
+  });
+
+  it('announces a scanner that was plugged in before it started', async () => {
+    const { peripherals, service } = await rig(({ scanner }) => scanner.attach({ id: 'sim-scanner', vendorId: 0, productId: 0, product: 'Virtual scanner' }));
+    expect(peripherals.filter((p) => p.kind === 'scanner')).toEqual([{ kind: 'scanner', id: 'sim-scanner', attached: true, product: 'Virtual scanner' }]);
     await service.stop();
   });
 

@@ -59,7 +59,7 @@ function hidrawRig(): ScannerRig {
       await driver.rescan();
     },
     scan(id, code) {
-      backend.handle(id).reports(typeReports(`${code}\r`));
+      backend.lastHandle(id).reports(typeReports(`${code}\r`));
     },
   };
 }

@@ -1,5 +1,3 @@
-import { EventEmitter } from 'node:events';
-import type { HidBackend, HidBackendDevice, HidHandle } from '../../../drivers/hid/backend.js';
 import { hex, toHex } from '../hid/fixtures.js';
 
 /**
@@ -166,61 +164,5 @@ export function typeReports(text: string, reportId?: number): string[] {
 }
 
 /** An open fake device: the test pushes input reports. */
-export class FakeHandle extends EventEmitter implements HidHandle {
-  closed = false;
 
-  async write(): Promise<void> {
-    throw new Error('a scanner is never written to');
-  }
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-  report(bytes: string | Uint8Array): void {
-    this.emit('data', typeof bytes === 'string' ? hex(bytes) : bytes);
-  }
-  reports(list: readonly string[]): void {
-    for (const bytes of list) this.report(bytes);
-  }
-}
-
-/** The byte-source seam: a device list, descriptors per path, and the handles the driver opened. */
-export class FakeBackend implements HidBackend {
-  listed: HidBackendDevice[] = [];
-  readonly descriptors = new Map<string, Uint8Array>();
-  readonly handles = new Map<string, FakeHandle[]>();
-  readonly descriptorReads: string[] = [];
-  failList = false;
-  failOpen = false;
-
-  plug(device: HidBackendDevice | HidBackendDevice[], descriptor: Uint8Array): void {
-    const entries = Array.isArray(device) ? device : [device];
-    this.listed.push(...entries);
-    this.descriptors.set(entries[0].path, descriptor);
-  }
-  unplug(path: string): void {
-    this.listed = this.listed.filter((d) => d.path !== path);
-  }
-  async list(): Promise<HidBackendDevice[]> {
-    if (this.failList) throw new Error('udev went away');
-    return this.listed.map((d) => ({ ...d }));
-  }
-  async readReportDescriptor(path: string): Promise<Uint8Array> {
-    this.descriptorReads.push(path);
-    const bytes = this.descriptors.get(path);
-    if (!bytes) throw new Error(`ENOENT ${path}`);
-    return bytes;
-  }
-  async open(path: string): Promise<HidHandle> {
-    if (this.failOpen) throw new Error('EACCES');
-    if (!this.descriptors.has(path)) throw new Error(`ENODEV ${path}`);
-    const handle = new FakeHandle();
-    this.handles.set(path, [...(this.handles.get(path) ?? []), handle]);
-    return handle;
-  }
-  /** The last handle opened on `path`. */
-  handle(path: string): FakeHandle {
-    const handle = this.handles.get(path)?.at(-1);
-    if (!handle) throw new Error(`${path} was not opened`);
-    return handle;
-  }
-}
+export { FakeHidBackend as FakeBackend, FakeHidHandle as FakeHandle } from '../../support/hid-backend.js';

@@ -40,19 +40,26 @@ function makeDriver(backend: FakeBackend, clock: FakeClock, options: { match?: H
   return driver;
 }
 
+/** A driver opened on a backend with one device plugged in, and what it emitted. */
+async function opened(device: HidBackendDevice | HidBackendDevice[], descriptor: Uint8Array) {
+  const backend = new FakeBackend();
+  backend.plug(device, descriptor);
+  const clock = new FakeClock();
+  const driver = makeDriver(backend, clock);
+  const seen = record(driver);
+  await driver.open();
+  return { backend, clock, driver, seen };
+}
+
 afterEach(async () => {
   for (const driver of drivers.splice(0)) await driver.close();
 });
 
 describe('HidrawBarcodeScanner: scans from real report bytes', () => {
   it('scans an EAN-13 typed by the HID 1.11 E.6 boot keyboard layout', async () => {
-    const backend = new FakeBackend();
-    backend.plug(GD4400, BOOT_KEYBOARD);
-    const driver = makeDriver(backend, new FakeClock());
-    const seen = record(driver);
-    await driver.open();
+    const { backend, seen } = await opened(GD4400, BOOT_KEYBOARD);
     // "4006381333931\r": one key down, then all released, per character
-    backend.handle('/dev/hidraw2').reports([
+    backend.lastHandle('/dev/hidraw2').reports([
       '00 00 21 00 00 00 00 00', RELEASED, // 4
       '00 00 27 00 00 00 00 00', RELEASED, // 0
       '00 00 27 00 00 00 00 00', RELEASED, // 0
@@ -72,12 +79,8 @@ describe('HidrawBarcodeScanner: scans from real report bytes', () => {
   });
 
   it('applies Left Shift, including the shift-only reports scanners send around a shifted key ("ABC-123")', async () => {
-    const backend = new FakeBackend();
-    backend.plug(GD4400, DATALOGIC_GD4400);
-    const driver = makeDriver(backend, new FakeClock());
-    const seen = record(driver);
-    await driver.open();
-    backend.handle('/dev/hidraw2').reports([
+    const { backend, seen } = await opened(GD4400, DATALOGIC_GD4400);
+    backend.lastHandle('/dev/hidraw2').reports([
       '02 00 00 00 00 00 00 00', // Left Shift down
       '02 00 04 00 00 00 00 00', // + a -> A
       '02 00 00 00 00 00 00 00',
@@ -101,12 +104,8 @@ describe('HidrawBarcodeScanner: scans from real report bytes', () => {
   });
 
   it('types repeated characters from press / release pairs ("1122") and ends a code with Tab', async () => {
-    const backend = new FakeBackend();
-    backend.plug(GD4400, DATALOGIC_GD4400);
-    const driver = makeDriver(backend, new FakeClock());
-    const seen = record(driver);
-    await driver.open();
-    const handle = backend.handle('/dev/hidraw2');
+    const { backend, seen } = await opened(GD4400, DATALOGIC_GD4400);
+    const handle = backend.lastHandle('/dev/hidraw2');
     handle.reports(['00 00 1e 00 00 00 00 00', RELEASED, '00 00 1e 00 00 00 00 00', RELEASED, '00 00 1f 00 00 00 00 00', RELEASED]);
     handle.reports(['00 00 1f 00 00 00 00 00', RELEASED, '00 00 2b 00 00 00 00 00', RELEASED]); // 2, Tab
     // a held key repeats nothing: 5 held over three reports, then keypad Enter
@@ -115,12 +114,8 @@ describe('HidrawBarcodeScanner: scans from real report bytes', () => {
   });
 
   it('reads the keyboard report behind report ID 1 and ignores the consumer report (ID 4)', async () => {
-    const backend = new FakeBackend();
-    backend.plug(RECEIVER, KEYBOARD_REPORT_ID_1);
-    const driver = makeDriver(backend, new FakeClock());
-    const seen = record(driver);
-    await driver.open();
-    const handle = backend.handle('/dev/hidraw5');
+    const { backend, driver, seen } = await opened(RECEIVER, KEYBOARD_REPORT_ID_1);
+    const handle = backend.lastHandle('/dev/hidraw5');
     handle.reports([
       '01 02 00 04 00 00 00 00 00', // Report 1: Left Shift + a -> A
       '01 00 00 00 00 00 00 00 00',
@@ -140,12 +135,8 @@ describe('HidrawBarcodeScanner: scans from real report bytes', () => {
   });
 
   it('rejects MAX_SCAN_LENGTH + 1 characters as too long, scans nothing, and the next scan works', async () => {
-    const backend = new FakeBackend();
-    backend.plug(GD4400, BOOT_KEYBOARD);
-    const driver = makeDriver(backend, new FakeClock());
-    const seen = record(driver);
-    await driver.open();
-    const handle = backend.handle('/dev/hidraw2');
+    const { backend, seen } = await opened(GD4400, BOOT_KEYBOARD);
+    const handle = backend.lastHandle('/dev/hidraw2');
     handle.reports(typeReports(`${'9'.repeat(MAX_SCAN_LENGTH + 1)}\r`));
     handle.reports(typeReports(`${'8'.repeat(MAX_SCAN_LENGTH)}\r`));
     handle.reports(typeReports('42\r'));
@@ -153,12 +144,8 @@ describe('HidrawBarcodeScanner: scans from real report bytes', () => {
   });
 
   it('rejects a code with a key that types no printable character (Ctrl+], F1), and ignores such keys before a code', async () => {
-    const backend = new FakeBackend();
-    backend.plug(GD4400, BOOT_KEYBOARD);
-    const driver = makeDriver(backend, new FakeClock());
-    const seen = record(driver);
-    await driver.open();
-    const handle = backend.handle('/dev/hidraw2');
+    const { backend, seen } = await opened(GD4400, BOOT_KEYBOARD);
+    const handle = backend.lastHandle('/dev/hidraw2');
     // GS1 group separator typed as Ctrl+] between two element strings
     handle.reports([...typeReports('0104'), '01 00 30 00 00 00 00 00', RELEASED, ...typeReports('10AB\r')]);
     handle.reports(['00 00 3a 00 00 00 00 00', RELEASED, '00 00 39 00 00 00 00 00', RELEASED, ...typeReports('77\r')]);
@@ -167,13 +154,8 @@ describe('HidrawBarcodeScanner: scans from real report bytes', () => {
   });
 
   it('drops an unterminated burst after the inter-key timeout, restarting the timeout on every key', async () => {
-    const backend = new FakeBackend();
-    backend.plug(GD4400, BOOT_KEYBOARD);
-    const clock = new FakeClock();
-    const driver = makeDriver(backend, clock);
-    const seen = record(driver);
-    await driver.open();
-    const handle = backend.handle('/dev/hidraw2');
+    const { backend, clock, seen } = await opened(GD4400, BOOT_KEYBOARD);
+    const handle = backend.lastHandle('/dev/hidraw2');
     const timers = clock.pending; // the device list poll
     handle.reports(typeReports('123'));
     expect(clock.pending).toBe(timers + 1);
@@ -199,18 +181,14 @@ describe('HidrawBarcodeScanner: scans from real report bytes', () => {
     drivers.push(driver);
     const seen = record(driver);
     await driver.open();
-    backend.handle('/dev/hidraw2').reports(typeReports('12'));
+    backend.lastHandle('/dev/hidraw2').reports(typeReports('12'));
     clock.advance(50);
     expect(seen.slice(1)).toEqual(['/dev/hidraw2 rejected unterminated 2']);
   });
 
   it('survives garbage: empty, short, unknown-ID, out-of-range, padded and oversized reports', async () => {
-    const backend = new FakeBackend();
-    backend.plug(RECEIVER, KEYBOARD_REPORT_ID_1);
-    const driver = makeDriver(backend, new FakeClock());
-    const seen = record(driver);
-    await driver.open();
-    const handle = backend.handle('/dev/hidraw5');
+    const { backend, seen } = await opened(RECEIVER, KEYBOARD_REPORT_ID_1);
+    const handle = backend.lastHandle('/dev/hidraw5');
     handle.report(new Uint8Array(0));
     handle.report('01');
     handle.report('01 00 00 04');
@@ -236,8 +214,8 @@ describe('HidrawBarcodeScanner: scans from real report bytes', () => {
     const a = typeReports('AAA\r');
     const b = typeReports('bb\r', 1);
     for (let i = 0; i < Math.max(a.length, b.length); i++) {
-      if (a[i]) backend.handle('/dev/hidraw2').report(a[i]);
-      if (b[i]) backend.handle('/dev/hidraw5').report(b[i]);
+      if (a[i]) backend.lastHandle('/dev/hidraw2').report(a[i]);
+      if (b[i]) backend.lastHandle('/dev/hidraw5').report(b[i]);
     }
     expect(seen.slice(2).sort()).toEqual(['/dev/hidraw2 scanned AAA', '/dev/hidraw5 scanned bb']);
   });
@@ -249,7 +227,7 @@ describe('HidrawBarcodeScanner: scans from real report bytes', () => {
     const driver = makeDriver(backend, new FakeClock());
     const seen = record(driver);
     await driver.open();
-    backend.handle('/dev/hidraw2').reports(typeReports('Boot-1\r'));
+    backend.lastHandle('/dev/hidraw2').reports(typeReports('Boot-1\r'));
     expect(seen).toEqual(['attached /dev/hidraw2', '/dev/hidraw2 scanned Boot-1']);
   });
 });
@@ -271,18 +249,13 @@ describe('HidrawBarcodeScanner: hot-plug', () => {
     await driver.rescan();
     expect(seen).toEqual(['attached /dev/hidraw2']);
     expect(backend.descriptorReads.sort()).toEqual(['/dev/hidraw2', '/dev/hidraw4']);
-    expect([...backend.handles.keys()]).toEqual(['/dev/hidraw2']);
+    expect([...new Set(backend.opened.map((o) => o.path))]).toEqual(['/dev/hidraw2']);
     expect(driver.devices()).toEqual([{ id: '/dev/hidraw2', path: '/dev/hidraw2', vendorId: 0x05f9, productId: 0x4204, product: 'Datalogic Gryphon GD4400' }]);
   });
 
   it('detaches a scanner that vanishes and attaches it again on replug, without a restart', async () => {
-    const backend = new FakeBackend();
-    backend.plug(GD4400, DATALOGIC_GD4400);
-    const clock = new FakeClock();
-    const driver = makeDriver(backend, clock);
-    const seen = record(driver);
-    await driver.open();
-    const first = backend.handle('/dev/hidraw2');
+    const { backend, clock, driver, seen } = await opened(GD4400, DATALOGIC_GD4400);
+    const first = backend.lastHandle('/dev/hidraw2');
 
     backend.unplug('/dev/hidraw2');
     const detached = nextEvent(driver, 'deviceDetached');
@@ -297,21 +270,16 @@ describe('HidrawBarcodeScanner: hot-plug', () => {
     const attached = nextEvent(driver, 'deviceAttached');
     clock.advance(1000);
     expect((await attached).id).toBe('/dev/hidraw6');
-    backend.handle('/dev/hidraw6').reports(typeReports('77\r'));
+    backend.lastHandle('/dev/hidraw6').reports(typeReports('77\r'));
     expect(seen).toEqual(['attached /dev/hidraw2', 'detached /dev/hidraw2', 'attached /dev/hidraw6', '/dev/hidraw6 scanned 77']);
   });
 
   it('drops a code cut short by an unplug, with no timeout left running', async () => {
-    const backend = new FakeBackend();
-    backend.plug(GD4400, DATALOGIC_GD4400);
-    const clock = new FakeClock();
-    const driver = makeDriver(backend, clock);
-    const seen = record(driver);
-    await driver.open();
-    backend.handle('/dev/hidraw2').reports(typeReports('12'));
+    const { backend, clock, driver, seen } = await opened(GD4400, DATALOGIC_GD4400);
+    backend.lastHandle('/dev/hidraw2').reports(typeReports('12'));
     expect(clock.pending).toBe(2);
     const detached = nextEvent(driver, 'deviceDetached');
-    backend.handle('/dev/hidraw2').emit('error', new Error('ENODEV'));
+    backend.lastHandle('/dev/hidraw2').emit('error', new Error('ENODEV'));
     await detached;
     expect(clock.pending).toBe(1);
     backend.unplug('/dev/hidraw2');
@@ -321,13 +289,8 @@ describe('HidrawBarcodeScanner: hot-plug', () => {
   });
 
   it('detaches on a read error (unplug) and re-attaches a device still listed on the next poll', async () => {
-    const backend = new FakeBackend();
-    backend.plug(GD4400, BOOT_KEYBOARD);
-    const clock = new FakeClock();
-    const driver = makeDriver(backend, clock);
-    const seen = record(driver);
-    await driver.open();
-    const first = backend.handle('/dev/hidraw2');
+    const { backend, clock, driver, seen } = await opened(GD4400, BOOT_KEYBOARD);
+    const first = backend.lastHandle('/dev/hidraw2');
     const detached = nextEvent(driver, 'deviceDetached');
     first.emit('error', new Error('could not read from HID device'));
     await detached;
@@ -335,7 +298,7 @@ describe('HidrawBarcodeScanner: hot-plug', () => {
     const attached = nextEvent(driver, 'deviceAttached');
     clock.advance(1000);
     await attached;
-    backend.handle('/dev/hidraw2').reports(typeReports('9\r'));
+    backend.lastHandle('/dev/hidraw2').reports(typeReports('9\r'));
     expect(seen).toEqual(['attached /dev/hidraw2', 'detached /dev/hidraw2', 'attached /dev/hidraw2', '/dev/hidraw2 scanned 9']);
   });
 
@@ -392,17 +355,12 @@ describe('HidrawBarcodeScanner: hot-plug', () => {
   });
 
   it('close() stops polling and the inter-key timeout, closes devices and reports them detached', async () => {
-    const backend = new FakeBackend();
-    backend.plug(GD4400, BOOT_KEYBOARD);
-    const clock = new FakeClock();
-    const driver = makeDriver(backend, clock);
-    const seen = record(driver);
-    await driver.open();
-    backend.handle('/dev/hidraw2').reports(typeReports('12'));
+    const { backend, clock, driver, seen } = await opened(GD4400, BOOT_KEYBOARD);
+    backend.lastHandle('/dev/hidraw2').reports(typeReports('12'));
     expect(clock.pending).toBe(2);
     await driver.close();
     expect(clock.pending).toBe(0);
-    expect(backend.handle('/dev/hidraw2').closed).toBe(true);
+    expect(backend.lastHandle('/dev/hidraw2').closed).toBe(true);
     clock.advance(5000);
     expect(seen).toEqual(['attached /dev/hidraw2', 'detached /dev/hidraw2']);
   });

@@ -61,4 +61,16 @@ describe('virtual phone messages', () => {
     expect(parseClientMessage(`{"type":"key","key":"${'1'.repeat(5000)}"}`)).toMatchObject({ error: expect.stringMatching(/exceeds/) });
     expect(parseClientMessage('{"type":"reboot"}')).toEqual({ error: 'unknown message type "reboot"' });
   });
+
+  it('scan: 1 to 256 printable ASCII characters, as typed', () => {
+    expect(parseClientMessage('{"type":"scan","code":"6901234567892"}')).toEqual({ type: 'scan', code: '6901234567892' });
+    expect(parseClientMessage(JSON.stringify({ type: 'scan', code: ' ]C1(01)09501101530003~' }))).toEqual({ type: 'scan', code: ' ]C1(01)09501101530003~' });
+    expect(parseClientMessage(JSON.stringify({ type: 'scan', code: 'x'.repeat(256) }))).toEqual({ type: 'scan', code: 'x'.repeat(256) });
+    const refused = { error: 'barcode: 1 to 256 printable ASCII characters' };
+    expect(parseClientMessage(JSON.stringify({ type: 'scan', code: 'x'.repeat(257) }))).toEqual(refused);
+    for (const code of ['', '123\r456', 'tab\there', 'café', '王', '\u0000', 42, null, ['1']]) {
+      expect(parseClientMessage(JSON.stringify({ type: 'scan', code }))).toEqual(refused);
+    }
+    expect(parseClientMessage('{"type":"scan"}')).toEqual(refused);
+  });
 });
