@@ -74,7 +74,8 @@ export class PosService implements Service {
         scanner.on('scanRejected', ({ deviceId, reason, length }) => log.warn({ device: deviceId, reason, length }, `scan dropped: ${reason}`)),
         scanner.on('deviceError', ({ path, error }) => log.warn({ path, code: error.code }, `barcode scanner unusable: ${error.message}`)),
       );
-      await scanner.open();
+      // a scanner that cannot be listed (no udev, no hidraw access) leaves the pole display working
+      await scanner.open().catch((error: unknown) => log.error({ err: errorMessage(error) }, `barcode scanners unavailable: ${errorMessage(error)}`));
     }
     if (poleDisplay) {
       this.#off.push(

@@ -147,10 +147,23 @@ const send = (reply: FastifyReply, e: OrderApiError) => reply.code(e.status).sen
 const unavailable: OrderApiError = { status: 503, error: 'ORDERS_UNAVAILABLE', message: 'orders are not available on this phone' };
 
 /** Registers /api/orders/* (in its own fastify scope: its error handler answers in the { error, message } shape). */
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6. */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4 === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
 export async function registerOrdersApi(app: FastifyInstance, deps: OrdersApiDeps): Promise<void> {
   await app.register(async (scope) => {
     scope.addHook('onRequest', async (request, reply) => {
       reply.header('Cache-Control', 'no-store');
+      // the web UI has no login yet (the first-boot setup code of DESIGN.md): until it has, the caller's number and
+      // name and order entry stay on this machine, whatever web.host says
+      if (!isLoopback(request.socket.remoteAddress)) {
+        deps.log.warn({ from: clip(request.socket.remoteAddress), url: clip(request.url) }, 'orders request refused: not from this machine');
+        return send(reply, { status: 403, error: 'ORDERS_LOCAL_ONLY', message: 'orders are taken only on the phone\'s own machine until the web admin login is set up' });
+      }
       if (!hostAllowed(request.headers.host, deps.listenHost())) {
         deps.log.warn({ host: clip(request.headers.host), url: clip(request.url) }, 'orders request refused: unknown Host (DNS rebinding?)');
         return send(reply, { status: 403, error: 'FORBIDDEN_HOST', message: 'this server answers only for its own address' });

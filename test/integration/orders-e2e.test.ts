@@ -101,4 +101,16 @@ describe('a phone order on the sim board', () => {
     press('cancel');
     await waitFor(() => app.phone.describe().state === 'idle', 'idle after rejecting');
   });
+
+  it("the phone's display says when the printer needs a hand, and stops saying it once it is fixed", async () => {
+    const sim = app.sim!;
+    await waitFor(() => app.phone.describe().state === 'idle', 'idle');
+    sim.printer.setStatus({ paperOut: true, online: false });
+    await waitFor(() => findText(sim.mcu.display, font, 'Printer paper out') !== null, 'the paper-out notice', 5000);
+    sim.printer.setStatus({ paperOut: false, online: true, coverOpen: true });
+    await waitFor(() => findText(sim.mcu.display, font, 'Printer cover open') !== null, 'the cover notice', 5000);
+    sim.printer.setStatus({ coverOpen: false });
+    await waitFor(() => findText(sim.mcu.display, font, 'Printer cover open') === null, 'the notice gone', 5000);
+    expect(await shows('Printer')).toBe(false);
+  });
 });

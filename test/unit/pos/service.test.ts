@@ -9,12 +9,11 @@ import { draftScreen, poleLine, PosService, THANKS_MS } from '../../../src/pos/s
 import { FakeClock } from '../../support/fake-clock.js';
 import { captureLogger } from '../../support/log.js';
 
-async function rig(before: (drivers: { scanner: SimBarcodeScanner }) => void = () => {}) {
+async function rig(before: (drivers: { scanner: SimBarcodeScanner }) => void = () => {}, scanner = new SimBarcodeScanner()) {
   const config = validateConfig({ device: { name: 'Desk 1' }, orders: { currency: 'CNY', shop: { name: 'Wang Noodles' } } }).config as Config;
   const { log, lines } = captureLogger('debug');
   const bus = new EventBus<BusEvents>(log);
   const clock = new FakeClock();
-  const scanner = new SimBarcodeScanner();
   const poleDisplay = new SimPoleDisplay();
   before({ scanner });
   const service = new PosService({ bus, clock, log, config: () => config, scanner, poleDisplay });
@@ -57,6 +56,15 @@ describe('point-of-sale peripherals', () => {
   it('announces a scanner that was plugged in before it started', async () => {
     const { peripherals, service } = await rig(({ scanner }) => scanner.attach({ id: 'sim-scanner', vendorId: 0, productId: 0, product: 'Virtual scanner' }));
     expect(peripherals.filter((p) => p.kind === 'scanner')).toEqual([{ kind: 'scanner', id: 'sim-scanner', attached: true, product: 'Virtual scanner' }]);
+    await service.stop();
+  });
+
+  it('keeps the pole display working when the scanners cannot be listed', async () => {
+    const broken = new SimBarcodeScanner();
+    broken.open = () => Promise.reject(new Error('hid list failed: no udev'));
+    const { screen, lines, service } = await rig(undefined, broken);
+    expect(await screen()).toEqual(['Welcome', 'Wang Noodles']);
+    expect(lines().some((l) => /barcode scanners unavailable: hid list failed/.test(String(l.msg)))).toBe(true);
     await service.stop();
   });
 

@@ -111,7 +111,7 @@ describe('print queue', () => {
     await service.print({ template: 'order', input: inputs.zh.order });
     const { jobIds: [drawerJob] } = await service.openDrawer('cli');
     printer.setConnected(true);
-    await settle(() => service.jobs().every((j) => j.state === 'printed'));
+    await settle(() => changes.some((c) => c.id === drawerJob && c.state === 'printed'));
     // the slip first, whole, then the kick: ESC p 0 t1 t2 with t1 = 100 ms / 2, t2 = 200 ms / 2
     const items = printer.paper().items;
     expect(items.at(-1)).toEqual({ kind: 'drawer', pin: 2, onMs: 100, offMs: 200 });

@@ -16,7 +16,7 @@ import type { StoredOrder } from '../../../src/orders/types.js';
 import type { OrderSlipInput } from '../../../src/printing/templates/types.js';
 import { MemoryStore } from '../../../src/store/memory.js';
 import { parseOrderRequest } from '../../../src/orders/request.js';
-import type { WebOrders } from '../../../src/web/orders-api.js';
+import { isLoopback, type WebOrders } from '../../../src/web/orders-api.js';
 import { WebService } from '../../../src/web/service.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { captureLogger } from '../../support/log.js';
@@ -130,12 +130,19 @@ describe('GET /api/orders/catalog', () => {
     const rebound = await send(url, 'GET', '/api/orders/catalog', { headers: { Host: 'evil.example:8080' } });
     expect(rebound.status).toBe(403);
     expect(rebound.body).toMatchObject({ error: 'FORBIDDEN_HOST' });
-    // a literal address is fine (the counter PC on the shop LAN)
+    // a literal address is no rebinding (the phone's LAN address, once the web UI has a login to open it to the LAN)
     expect((await send(url, 'GET', '/api/orders/catalog', { headers: { Host: '192.168.1.20:8080' } })).status).toBe(200);
 
     const none = await start({ orders: false });
     expect(await send(none.url, 'GET', '/api/orders/catalog')).toMatchObject({ status: 503, body: { error: 'ORDERS_UNAVAILABLE' } });
     expect(await post(none.url, { number: null, items: [{ code: '12', qty: 1 }] })).toMatchObject({ status: 503, body: { error: 'ORDERS_UNAVAILABLE' } });
+  });
+});
+
+describe('who may take orders', () => {
+  it('only this machine until the web UI has a login: loopback addresses, IPv4 and IPv6, also IPv4-mapped', () => {
+    for (const address of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) expect(isLoopback(address)).toBe(true);
+    for (const address of ['192.168.1.20', '10.0.0.1', '::ffff:192.168.1.20', 'fe80::1', '0.0.0.0', '', undefined]) expect(isLoopback(address)).toBe(false);
   });
 });
 
