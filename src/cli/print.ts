@@ -23,7 +23,10 @@ import { connectControl, type ControlClient } from '../control/client.js';
 import {
   SLIP_TEMPLATE_NAMES, renderSlip, type RenderSlipOptions, type RenderedSlip, type SlipEncoding, type SlipInputs, type SlipTemplateName,
 } from '../printing/templates/index.js';
+import { renderOptions } from '../printing/render-options.js';
 import { CliExit, EXIT, dataDir, loadConfigOrExit, type GlobalOptions } from './context.js';
+
+export { renderOptions };
 import { globals } from './daemon.js';
 
 /** Largest input file accepted. */
@@ -251,21 +254,6 @@ export async function readInput(file: string, stdin: NodeJS.ReadableStream = pro
   return parseInputJson(text, source);
 }
 
-/** renderSlip's options from the `printing` config section (empty strings mean: derived, the system's, built-in). */
-export function renderOptions(config: Config, paperWidthMm: 58 | 80, log?: RenderSlipOptions['log']): RenderSlipOptions {
-  const p = config.printing;
-  const customTemplates: Partial<Record<string, string>> = {};
-  for (const [name, source] of Object.entries(p.templates)) if (typeof source === 'string' && source !== '') customTemplates[name] = source;
-  return {
-    paperWidthMm,
-    encoding: p.encoding as SlipEncoding,
-    ...(p.locale ? { locale: p.locale as RenderSlipOptions['locale'] } : {}),
-    ...(p.timeZone ? { timeZone: p.timeZone } : {}),
-    ...(p.mapUrlBase ? { mapUrlBase: p.mapUrlBase } : {}),
-    ...(Object.keys(customTemplates).length > 0 ? { customTemplates } : {}),
-    ...(log ? { log } : {}),
-  };
-}
 
 /** How the virtual printer reads the bytes: the multi-byte encoding after FS &, or the single-byte code page. */
 export function decoderOptions(encoding: SlipEncoding, paperWidthMm: 58 | 80): DecoderOptions {

@@ -295,6 +295,10 @@ export const ConfigSchema = Type.Object(
         default: '',
         description: "Closing time: the end-of-day summary prints by itself at this local time (HH:MM in printing.timeZone), once a business day; empty = off",
       }),
+      logo: field((o) => Type.String({ ...o, maxLength: 65_536, pattern: '^$|^[A-Za-z0-9+/]+={0,2}$' }), {
+        default: '',
+        description: "The shop's logo, a PNG in base64, printed centered at the top of the built-in slips; at most 384 px wide (58 mm paper) or 576 px (80 mm), 400 px tall; black and white prints best; empty = none",
+      }),
       drawer: section('The cash drawer on the receipt printer\'s drawer port (ESC p)', {
         pin: field((o) => Type.Union([Type.Literal(2), Type.Literal(5)], o), { default: 2, description: 'Drawer kick-out connector pin: 2 (drawer 1, most drawers) or 5 (drawer 2)' }),
         pulseMs: field((o) => Type.Integer({ ...o, minimum: 10, maximum: 500 }), { default: 100, description: "Length of the kick pulse in ms (the drawer's solenoid; 100 opens most)" }),

@@ -23,6 +23,7 @@ import type { Logger } from '../core/log.js';
 import type { Config } from '../config/schema.js';
 import type { ControlRegistry } from '../control/protocol.js';
 import type { Collection, CollectionSpec, Store } from '../store/types.js';
+import { renderOptions } from './render-options.js';
 import { renderSlip, type SlipTemplateName } from './templates/index.js';
 
 export type PrintJobState = 'queued' | 'printing' | 'printed' | 'cancelled';
@@ -139,12 +140,7 @@ export class PrintingService {
     }
     const copies = request.copies ?? 1;
     if (!Number.isInteger(copies) || copies < 1 || copies > 10) throw new DesklineError('PRINT_BAD_COPIES', `copies must be 1 to 10, got ${String(copies)}`);
-    const printing = this.ctx.config().printing;
-    const customTemplates = Object.fromEntries(Object.entries(printing.templates).filter(([, source]) => source !== ''));
-    const slip = renderSlip(template, request.input as never, {
-      paperWidthMm: this.ctx.printer.paperWidthMm, encoding: printing.encoding as never, locale: (printing.locale || undefined) as never,
-      timeZone: printing.timeZone || undefined, mapUrlBase: printing.mapUrlBase, customTemplates, log: this.ctx.log,
-    });
+    const slip = renderSlip(template, request.input as never, renderOptions(this.ctx.config(), this.ctx.printer.paperWidthMm, this.ctx.log));
     const note = slip.fallbackReason ? `built-in template used: ${slip.fallbackReason}` : null;
     return this.#queue(template, slip.escpos, request.by ?? 'cli', copies, note);
   }

@@ -11,8 +11,8 @@ import { createEscposCommand } from './escpos-command.js';
 import { escapeMarkup } from './markup.js';
 import { VIEW_BUILDERS, type ViewContext } from './views.js';
 import {
-  DEFAULT_MAP_URL_BASE, SLIP_ENCODINGS, SLIP_LOCALES, SLIP_TEMPLATE_NAMES,
-  type RenderSlipOptions, type RenderedSlip, type SlipEncoding, type SlipInputs, type SlipLocale, type SlipTemplateName,
+  DEFAULT_MAP_URL_BASE, MAX_LOGO_HEIGHT, SLIP_ENCODINGS, SLIP_LOCALES, SLIP_TEMPLATE_NAMES,
+  type RenderSlipOptions, type RenderedSlip, type SlipEncoding, type SlipInputs, type SlipLocale, type SlipLog, type SlipTemplateName,
 } from './types.js';
 
 /** Largest custom template accepted (characters). */
@@ -118,6 +118,34 @@ export function renderSlip<K extends SlipTemplateName>(template: K, input: SlipI
       options.log?.warn({ template, reason: fallbackReason }, `custom slip template '${template}' not used, printing the built-in one`);
     }
   }
-  const markup = renderTemplate(builtin(template), view, escapeMarkup);
+  const logo = options.logo ? logoMarkup(options.logo, ctx.paperWidthMm, options.log) : '';
+  const markup = logo + renderTemplate(builtin(template), view, escapeMarkup);
   return { ...renderDocument(markup, ctx.paperWidthMm, ctx.encoding), markup, source: 'builtin', fallbackReason };
+}
+
+/** Dots across the printable width: 48 mm at 8 dots/mm on 58 mm paper, 72 mm on 80 mm. */
+function paperDots(paperWidthMm: 58 | 80): 384 | 576 {
+  return paperWidthMm === 58 ? 384 : 576;
+}
+
+/**
+ * The logo as a receiptline image line, or '' (and why, to `log`) when it is not a PNG that fits the paper. Only its
+ * size is read here (the PNG header); receiptline decodes it when it renders. base64 has none of the characters
+ * receiptline treats as markup in a property value.
+ */
+function logoMarkup(logo: string, paperWidthMm: 58 | 80, log: SlipLog | undefined): string {
+  const header = Buffer.from(logo.slice(0, 44), 'base64');
+  const skip = (why: string) => {
+    log?.warn({ reason: why }, `the logo is left out of the slip: ${why}`);
+    return '';
+  };
+  // PNG signature, then the IHDR chunk: length 13, 'IHDR', width and height (PNG spec 5.2, 11.2.2)
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(logo) || header.length < 24 || header.readUInt32BE(0) !== 0x89504e47 || header.toString('latin1', 12, 16) !== 'IHDR') {
+    return skip('printing.logo is not a base64 PNG');
+  }
+  const width = header.readUInt32BE(16);
+  const height = header.readUInt32BE(20);
+  if (width > paperDots(paperWidthMm)) return skip(`it is ${width} dots wide; ${paperWidthMm} mm paper takes ${paperDots(paperWidthMm)}`);
+  if (height > MAX_LOGO_HEIGHT) return skip(`it is ${height} dots tall; at most ${MAX_LOGO_HEIGHT}`);
+  return `{image:${logo}}\n`;
 }

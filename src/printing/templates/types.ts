@@ -107,7 +107,15 @@ export interface RenderSlipOptions {
   customTemplates?: Partial<Record<string, string>>;
   /** told why a custom template was not used */
   log?: SlipLog;
+  /**
+   * The shop's logo (a PNG, base64) printed centered at the top of the built-in slips as a raster image; one wider
+   * than the paper (384 dots at 58 mm, 576 at 80 mm) or taller than MAX_LOGO_HEIGHT is left out, and `log` says why.
+   */
+  logo?: string;
 }
+
+/** Tallest logo printed, in dots (about 5 cm at 203 dpi): a logo must not eat the roll. */
+export const MAX_LOGO_HEIGHT = 400;
 
 export interface RenderedSlip {
   /** bytes for the printer (ESC/POS, ending with a cut) */

@@ -7,6 +7,7 @@ import {
   BUILTIN_TEMPLATES, checkCustomTemplate, escapeMarkup, formatAmount, formatMoney, renderSlip,
   type OrderSlipInput, type RenderSlipOptions,
 } from '../../../../src/printing/templates/index.js';
+import { renderPaperPng } from '../../../../drivers/printer/virtual/render.js';
 import { columns, decode, loadInputs } from './paper.js';
 
 const inputs = loadInputs();
@@ -175,6 +176,41 @@ describe('order slip details', () => {
     expect(text.find((line) => line.startsWith('TOTAL'))).toMatch(/^TOTAL +USD 59\.70$/);
     expect(text.find((line) => line.startsWith('TOTAL'))).toHaveLength(48);
     expect(paper.items.filter((item) => item.kind === 'qr').map((qr) => qr.payload)).toEqual(['https://maps.google.com/?q=12%20Garden%20Rd']);
+  });
+});
+
+describe("the shop's logo", () => {
+  /** A PNG of a black frame, drawn by resvg (the virtual printer's renderer). */
+  const logo = (width: number, height: number) =>
+    renderPaperPng(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="${width}" height="${height}" fill="white"/><rect x="2" y="2" width="${width - 4}" height="${height - 4}" fill="none" stroke="black" stroke-width="4"/></svg>`).toString('base64');
+
+  test('prints as a raster image centered above the shop name, on 58 and 80 mm paper', () => {
+    for (const paperWidthMm of [58, 80] as const) {
+      const { paper, text } = printed(order(), { ...ZH, paperWidthMm, logo: logo(128, 48) });
+      const first = paper.items[0];
+      expect(first).toMatchObject({ kind: 'image', width: 128, height: 48 });
+      // the frame's dark dots are there: the top row is all black
+      if (first.kind !== 'image') throw new Error('no image');
+      expect([...first.bits.subarray(0, 128 / 8)].every((b) => b === 0xff)).toBe(true);
+      expect(text[0]).toContain(inputs.zh.order.shop.name);
+    }
+  });
+
+  test('a logo wider than the paper, too tall or not a PNG is left out with the reason, and the slip still prints', () => {
+    const warnings: string[] = [];
+    const log = { warn: (_obj: object, msg: string) => void warnings.push(msg) };
+    const wide = printed(order(), { ...ZH, paperWidthMm: 58, logo: logo(500, 40), log });
+    expect(wide.paper.items.some((item) => item.kind === 'image')).toBe(false);
+    expect(wide.text[0]).toContain(inputs.zh.order.shop.name);
+    // the same logo fits 80 mm paper
+    expect(printed(order(), { ...ZH, paperWidthMm: 80, logo: logo(500, 40) }).paper.items[0]).toMatchObject({ kind: 'image', width: 504 });
+    printed(order(), { ...ZH, logo: logo(100, 450), log });
+    printed(order(), { ...ZH, logo: Buffer.from('GIF89a not a png at all, really').toString('base64'), log });
+    expect(warnings).toEqual([
+      'the logo is left out of the slip: it is 500 dots wide; 58 mm paper takes 384',
+      'the logo is left out of the slip: it is 450 dots tall; at most 400',
+      'the logo is left out of the slip: printing.logo is not a base64 PNG',
+    ]);
   });
 });
 
