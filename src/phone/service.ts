@@ -285,7 +285,7 @@ export class PhoneService implements Service {
       deviceName: this.ctx.config().device.name,
       lineProblem: [...this.#lineProblems].map(([line, problem]) => `${line}: ${problem}`)[0] ?? null,
       currency: this.ctx.config().orders.currency,
-      // a job is 'printing' while the bytes go: only jobs that wait count
+      // jobs queued or being sent: the slips the clerk is waiting for
       printerProblem: printerProblem(this.#printer, this.#waitingJobs.size),
       wallTime: clock.wallTimeTrusted ? new Date(clock.now()) : null,
       now: clock.monotonic(),
