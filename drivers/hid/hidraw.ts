@@ -14,20 +14,6 @@ import { buildTelephonyModel, encodeLedReports, TelephonyDecoder, type Telephony
 import type { HidDeviceInfo, TelephonyHidDriver, TelephonyHidEvents, TelephonyLeds } from './types.js';
 import { HidDeviceWatcher, type WatchedHidDevice } from './watcher.js';
 
-// The backend seam lived here first; importers keep using this module.
-export {
-  matchesHid,
-  MAX_INPUT_BYTES,
-  NodeHidBackend,
-  systemPollTimer,
-  type HidBackend,
-  type HidBackendDevice,
-  type HidHandle,
-  type HidMatch,
-  type PollTimer,
-  type PollTimerHandle,
-} from './backend.js';
-
 export interface HidrawTelephonyOptions {
   match: readonly HidMatch[];
   backend?: HidBackend;

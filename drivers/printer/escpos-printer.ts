@@ -27,6 +27,44 @@ export interface PrinterConnection {
   close(): Promise<void>;
 }
 
+/**
+ * The listener side of a PrinterConnection, which every transport needs alike: data fanned out to the listeners, and
+ * one end of the connection. An end by itself (unplug, I/O error) tells the close listeners, once, and a listener
+ * added later hears it at once; a deliberate `close()` ends it without telling them.
+ */
+export class ConnectionListeners {
+  readonly #data: Array<(bytes: Uint8Array) => void> = [];
+  readonly #close: Array<(error?: Error) => void> = [];
+  #ended = false;
+  #error: Error | undefined;
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Bytes from the printer, to every data listener. */
+  data(bytes: Uint8Array): void {
+    for (const listener of this.#data) listener(bytes);
+  }
+
+  /** Marks the connection ended; `notify`: it ended by itself. False when it had ended already. */
+  end(error?: Error, notify = true): boolean {
+    if (this.#ended) return false;
+    this.#ended = true;
+    this.#error = error;
+    if (notify) for (const listener of this.#close.splice(0)) listener(error);
+    else this.#close.length = 0;
+    return true;
+  }
+
+  readonly onData = (listener: (bytes: Uint8Array) => void): void => void this.#data.push(listener);
+
+  readonly onClose = (listener: (error?: Error) => void): void => {
+    if (this.#ended) listener(this.#error);
+    else this.#close.push(listener);
+  };
+}
+
 export interface PrinterConnector {
   /** For logs and errors, e.g. `tcp://10.0.0.5:9100`. */
   readonly description: string;

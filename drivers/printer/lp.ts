@@ -10,7 +10,7 @@ import { constants } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { DriverError } from '../common/errors.js';
 import { systemTimers, type DriverTimers } from '../common/timers.js';
-import { EscPosPrinter, type EscPosPrinterOptions, type PrinterConnection, type PrinterConnector } from './escpos-printer.js';
+import { ConnectionListeners, EscPosPrinter, type EscPosPrinterOptions, type PrinterConnection, type PrinterConnector } from './escpos-printer.js';
 
 export interface LpReceiptPrinterOptions extends EscPosPrinterOptions {
   /** e.g. /dev/usb/lp0 or /dev/deskline/printer */
@@ -66,25 +66,25 @@ function fileConnection(handle: FileHandle, options: LpReceiptPrinterOptions, ti
   const idleMs = options.idleReadPollMs ?? 500;
   const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
   const buffer = Buffer.alloc(256);
-  const dataListeners: Array<(bytes: Uint8Array) => void> = [];
-  const closeListeners: Array<(error?: Error) => void> = [];
-  let closed = false;
+  const listeners = new ConnectionListeners();
   let fastUntil = 0;
   let elapsed = 0;
   let readTimer: unknown = null;
   let reading = false;
 
-  const end = (error?: Error): void => {
-    if (closed) return;
-    closed = true;
+  const stop = (): void => {
     timers.clear(readTimer);
     readTimer = null;
+  };
+  const end = (error?: Error): void => {
+    if (listeners.ended) return;
+    stop();
     void handle.close().catch(() => undefined);
-    for (const l of closeListeners.splice(0)) l(error);
+    listeners.end(error);
   };
 
   const schedule = (): void => {
-    if (closed) return;
+    if (listeners.ended) return;
     timers.clear(readTimer);
     const delay = elapsed < fastUntil ? fastMs : idleMs;
     readTimer = timers.setTimeout(() => {
@@ -95,7 +95,7 @@ function fileConnection(handle: FileHandle, options: LpReceiptPrinterOptions, ti
   };
 
   const readOnce = async (): Promise<void> => {
-    if (closed || reading) return;
+    if (listeners.ended || reading) return;
     reading = true;
     try {
       for (;;) {
@@ -110,8 +110,8 @@ function fileConnection(handle: FileHandle, options: LpReceiptPrinterOptions, ti
           break;
         }
         const chunk = new Uint8Array(buffer.subarray(0, bytesRead));
-        for (const l of dataListeners) l(chunk);
-        if (closed) return;
+        listeners.data(chunk);
+        if (listeners.ended) return;
       }
     } catch (error) {
       const code = codeOf(error);
@@ -133,7 +133,7 @@ function fileConnection(handle: FileHandle, options: LpReceiptPrinterOptions, ti
       let offset = 0;
       let busyMs = 0;
       while (offset < bytes.length) {
-        if (closed) throw new DriverError('DRIVER_IO', `${options.path}: the printer is gone`);
+        if (listeners.ended) throw new DriverError('DRIVER_IO', `${options.path}: the printer is gone`);
         try {
           const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset, null);
           offset += bytesWritten;
@@ -155,16 +155,11 @@ function fileConnection(handle: FileHandle, options: LpReceiptPrinterOptions, ti
       fastUntil = elapsed + 1000;
       schedule();
     },
-    onData: (listener) => void dataListeners.push(listener),
-    onClose: (listener) => {
-      if (closed) listener();
-      else closeListeners.push(listener);
-    },
+    onData: listeners.onData,
+    onClose: listeners.onClose,
     close: async () => {
-      if (closed) return;
-      closed = true;
-      timers.clear(readTimer);
-      readTimer = null;
+      if (!listeners.end(undefined, false)) return;
+      stop();
       await handle.close().catch(() => undefined);
     },
   };

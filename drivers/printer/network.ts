@@ -5,7 +5,7 @@
  */
 import { Socket } from 'node:net';
 import { DriverError } from '../common/errors.js';
-import { EscPosPrinter, type EscPosPrinterOptions, type PrinterConnection, type PrinterConnector } from './escpos-printer.js';
+import { ConnectionListeners, EscPosPrinter, type EscPosPrinterOptions, type PrinterConnection, type PrinterConnector } from './escpos-printer.js';
 
 export interface NetworkReceiptPrinterOptions extends EscPosPrinterOptions {
   host: string;
@@ -51,28 +51,21 @@ function tcpConnector(host: string, port: number, connectTimeoutMs: number): Pri
 }
 
 function socketConnection(socket: Socket): PrinterConnection {
-  let closed = false;
   let lastError: Error | undefined;
-  const closeListeners: Array<(error?: Error) => void> = [];
+  const listeners = new ConnectionListeners();
   socket.on('error', (error) => (lastError = error));
-  socket.on('close', () => {
-    closed = true;
-    for (const l of closeListeners.splice(0)) l(lastError);
-  });
+  socket.on('close', () => listeners.end(lastError));
   return {
     write: (bytes) =>
       new Promise<void>((resolve, reject) => {
-        if (closed || socket.destroyed) return reject(new DriverError('DRIVER_IO', 'the printer connection is closed'));
+        if (listeners.ended || socket.destroyed) return reject(new DriverError('DRIVER_IO', 'the printer connection is closed'));
         socket.write(bytes, (error) => (error ? reject(new DriverError('DRIVER_IO', `write to the printer failed: ${error.message}`, { cause: error })) : resolve()));
       }),
     onData: (listener) => socket.on('data', (data: Buffer) => listener(new Uint8Array(data.buffer, data.byteOffset, data.length))),
-    onClose: (listener) => {
-      if (closed) listener(lastError);
-      else closeListeners.push(listener);
-    },
+    onClose: listeners.onClose,
     close: () =>
       new Promise<void>((resolve) => {
-        if (closed) return resolve();
+        if (listeners.ended) return resolve();
         socket.once('close', () => resolve());
         socket.destroy();
       }),

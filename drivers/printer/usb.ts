@@ -8,7 +8,7 @@
  * tests feed real status bytes without hardware.
  */
 import { DriverError } from '../common/errors.js';
-import { EscPosPrinter, type EscPosPrinterOptions, type PrinterConnection, type PrinterConnector } from './escpos-printer.js';
+import { ConnectionListeners, EscPosPrinter, type EscPosPrinterOptions, type PrinterConnection, type PrinterConnector } from './escpos-printer.js';
 
 export interface UsbPrinterMatch {
   vendorId?: number;
@@ -191,29 +191,25 @@ export class LibUsbBackend implements UsbPrinterBackend {
 
   #pair(device: LibUsbDevice, iface: number, out: LibUsbEndpoint, inEp: LibUsbEndpoint | null): UsbEndpointPair {
     const id = deviceId(device);
-    const dataListeners: Array<(bytes: Uint8Array) => void> = [];
-    const closeListeners: Array<(error?: Error) => void> = [];
-    let closed = false;
+    const listeners = new ConnectionListeners();
     const release = async (): Promise<void> => {
       this.#open.delete(id);
       await device.releaseInterface(iface).catch(() => undefined);
       await device.close().catch(() => undefined);
     };
     const end = (error?: Error): void => {
-      if (closed) return;
-      closed = true;
+      if (listeners.ended) return;
       void release();
-      for (const l of closeListeners.splice(0)) l(error);
+      listeners.end(error);
     };
     this.#open.set(id, end);
     const readLoop = async (ep: LibUsbEndpoint): Promise<void> => {
-      while (!closed) {
+      while (!listeners.ended) {
         try {
           const result = await device.transferIn(ep.endpointNumber, ep.packetSize || 64, this.options.bulkInTimeoutMs ?? 1000);
           if (result.status === 'stall') await device.clearHalt('in', ep.endpointNumber);
-          else if (result.data && result.data.byteLength > 0 && !closed) {
-            const bytes = new Uint8Array(result.data.buffer, result.data.byteOffset, result.data.byteLength).slice();
-            for (const l of dataListeners) l(bytes);
+          else if (result.data && result.data.byteLength > 0 && !listeners.ended) {
+            listeners.data(new Uint8Array(result.data.buffer, result.data.byteOffset, result.data.byteLength).slice());
           }
         } catch (error) {
           // A bulk IN with nothing to read times out: that is the normal idle case.
@@ -225,7 +221,7 @@ export class LibUsbBackend implements UsbPrinterBackend {
     if (inEp) void readLoop(inEp);
     return {
       write: async (bytes) => {
-        if (closed) throw new DriverError('DRIVER_IO', `USB printer ${id} is gone`);
+        if (listeners.ended) throw new DriverError('DRIVER_IO', `USB printer ${id} is gone`);
         try {
           const result = await device.transferOut(out.endpointNumber, bytes, this.options.writeTimeoutMs ?? 30_000);
           if (result.status === 'stall') {
@@ -238,15 +234,10 @@ export class LibUsbBackend implements UsbPrinterBackend {
           throw failure;
         }
       },
-      onData: (listener) => void dataListeners.push(listener),
-      onClose: (listener) => {
-        if (closed) listener();
-        else closeListeners.push(listener);
-      },
+      onData: listeners.onData,
+      onClose: listeners.onClose,
       close: async () => {
-        if (closed) return;
-        closed = true;
-        await release();
+        if (listeners.end(undefined, false)) await release();
       },
     };
   }

@@ -3,6 +3,9 @@ import { TypedEmitter } from '../common/typed-emitter.js';
 import { scansOf } from './scan.js';
 import type { BarcodeScannerDriver, BarcodeScannerEvents, ScannerInfo } from './types.js';
 
+/** The scanner the sim board comes with (the virtual phone page's scanner box types into it). */
+export const VIRTUAL_SCANNER: ScannerInfo = { id: 'sim-scanner', vendorId: 0, productId: 0, product: 'Virtual scanner' };
+
 /**
  * Simulated barcode scanners: attach/detach, and scans checked by the same rules as the real driver. Like the real
  * driver, `open()` announces the scanners already plugged in.

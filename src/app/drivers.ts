@@ -21,7 +21,7 @@ import { SerialPoleDisplay } from '../../drivers/pole-display/serial.js';
 import { SimPoleDisplay } from '../../drivers/pole-display/sim.js';
 import type { PoleDisplayDriver } from '../../drivers/pole-display/types.js';
 import { HidrawBarcodeScanner } from '../../drivers/scanner/hidraw.js';
-import { SimBarcodeScanner } from '../../drivers/scanner/sim.js';
+import { SimBarcodeScanner, VIRTUAL_SCANNER } from '../../drivers/scanner/sim.js';
 import type { BarcodeScannerDriver } from '../../drivers/scanner/types.js';
 import type { Board } from '../board/board.js';
 import type { Clock } from '../core/clock.js';
@@ -52,6 +52,13 @@ export interface SimDrivers {
   poleDisplay?: SimPoleDisplay;
   modem: SimModem;
   audio: SimAudio;
+}
+
+/** The sim board's scanner, with the virtual scanner plugged in. */
+function simScanner(): SimBarcodeScanner {
+  const scanner = new SimBarcodeScanner();
+  scanner.attach(VIRTUAL_SCANNER);
+  return scanner;
 }
 
 function notYet(role: string, driver: string, board: Board): never {
@@ -85,7 +92,7 @@ export function createDrivers(board: Board, clock: Clock, log: Logger): { driver
     : new NetworkReceiptPrinter({ ...printerOptions, host: p.host, port: p.port });
   const sc = board.scanner ?? { driver: 'none' };
   const scanner = sc.driver === 'none' ? null
-    : sc.driver === 'sim' ? (sims.scanner = new SimBarcodeScanner())
+    : sc.driver === 'sim' ? (sims.scanner = simScanner())
     : new HidrawBarcodeScanner({ match: sc.match, timer: clock });
   const pd = board.poleDisplay ?? { driver: 'none' };
   if (pd.driver === 'serial' && (pd.path === undefined) === (pd.match === undefined)) {

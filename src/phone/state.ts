@@ -514,29 +514,30 @@ function openOrder(model: PhoneModel, customer: OrderCustomer): OrderResult {
 /** Adds the typed line ('12*3', '12' = qty 1) to the order; the same item again adds to its quantity. */
 function addLine(order: OrderDraft, catalog: readonly CatalogItem[]): OrderDraft {
   const [code, qtyText] = order.input.split('*');
+  const typed = { ...order, input: '' };
   const item = catalog.find((c) => c.code === code);
-  if (!item) return { ...order, input: '', message: `no item ${code}` };
-  return addItem(order, item, qtyText === undefined || qtyText === '' ? 1 : Number(qtyText));
+  if (!item) return { ...typed, message: `no item ${code}` };
+  return addItem(typed, item, qtyText === undefined || qtyText === '' ? 1 : Number(qtyText));
 }
 
 /** Adds one of the item whose barcode was scanned (what was typed for the next line stays). */
 function scanned(order: OrderDraft, code: string, limits: PhoneLimits): OrderDraft {
   const item = (limits.catalog ?? []).find((c) => c.barcode === code);
   if (!item) return { ...order, message: `unknown barcode ${code}`.slice(0, 30) };
-  return { ...addItem({ ...order, input: '' }, item, 1), input: order.input };
+  return addItem(order, item, 1);
 }
 
 /** Adds `qty` of an item; the same item again adds to its quantity. */
 function addItem(order: OrderDraft, item: CatalogItem, qty: number): OrderDraft {
   const existing = order.lines.findIndex((line) => line.code === item.code);
   const total = qty + (existing >= 0 ? order.lines[existing].qty : 0);
-  if (qty < 1 || total > MAX_QTY) return { ...order, input: '', message: `qty 1-${MAX_QTY} (${item.name})` };
+  if (qty < 1 || total > MAX_QTY) return { ...order, message: `qty 1-${MAX_QTY} (${item.name})` };
   if (existing >= 0) {
     const lines = order.lines.map((line, i) => (i === existing ? { ...line, qty: total } : line));
-    return { ...order, lines, input: '', message: null };
+    return { ...order, lines, message: null };
   }
-  if (order.lines.length >= MAX_ORDER_LINES) return { ...order, input: '', message: `at most ${MAX_ORDER_LINES} lines` };
-  return { ...order, lines: [...order.lines, { code: item.code, name: item.name, qty, unitPrice: item.unitPrice }], input: '', message: null };
+  if (order.lines.length >= MAX_ORDER_LINES) return { ...order, message: `at most ${MAX_ORDER_LINES} lines` };
+  return { ...order, lines: [...order.lines, { code: item.code, name: item.name, qty, unitPrice: item.unitPrice }], message: null };
 }
 
 /**

@@ -1,12 +1,7 @@
-import type { ScannerInfo } from '../../drivers/scanner/types.js';
-
 /**
  * The virtual phone page's point-of-sale boxes (sim board): the barcode scanner the clerk types codes into, and the
  * customer pole display as the sim display shows it. Everything sent to a browser is bounded here.
  */
-
-/** The scanner the sim board has plugged in while the web service runs; the page's scanner box types into it. */
-export const SIM_SCANNER: ScannerInfo = { id: 'sim-scanner', vendorId: 0, productId: 0, product: 'Virtual scanner' };
 
 /** a pole message carries at most this many rows ... */
 export const MAX_POLE_ROWS = 4;

@@ -8,7 +8,7 @@ import type { LedId, LedState } from '../../drivers/mcu/types.js';
 import type { PrinterStatus } from '../../drivers/printer/types.js';
 import type { VirtualReceiptPrinter } from '../../drivers/printer/virtual/printer.js';
 import type { SimPoleDisplay } from '../../drivers/pole-display/sim.js';
-import type { SimBarcodeScanner } from '../../drivers/scanner/sim.js';
+import { VIRTUAL_SCANNER, type SimBarcodeScanner } from '../../drivers/scanner/sim.js';
 import type { Board } from '../board/board.js';
 import type { SimLine } from '../calls/sim-line.js';
 import type { Config } from '../config/schema.js';
@@ -20,7 +20,7 @@ import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage, type ServerMessage } from
 import { CallerTracker, registerOrdersApi, type WebOrders } from './orders-api.js';
 import { originAllowed } from './origin.js';
 import { MAX_SLIPS_KEPT, printerMessage, slipMessage, splitSlips, type SlipMessage } from './paper.js';
-import { poleMessage, SIM_SCANNER } from './pos.js';
+import { poleMessage } from './pos.js';
 import type { SimExchange } from './sim-exchange.js';
 
 /** The simulated board's handles the virtual phone drives. Present only on the `sim` board. */
@@ -31,10 +31,7 @@ export interface SimBoardHandles {
   exchange: SimExchange | null;
   /** The virtual receipt printer, whose decoded paper the page's paper strip shows (absent: no paper strip). */
   printer?: VirtualReceiptPrinter | null;
-  /**
-   * The sim board's barcode scanner: the web service plugs one device (SIM_SCANNER) into it while it runs, and the
-   * page's scanner box types codes into that (absent: no scanner box).
-   */
+  /** The sim board's barcode scanner: the page's scanner box types codes into its VIRTUAL_SCANNER (absent: no scanner box). */
   scanner?: SimBarcodeScanner | null;
   /** The sim board's customer pole display, which the page shows (absent: no pole display box). */
   poleDisplay?: SimPoleDisplay | null;
@@ -178,12 +175,7 @@ export class WebService implements Service {
         this.broadcast(this.printerIndicator());
       }),
     );
-    const { scanner, poleDisplay } = sim;
-    if (scanner && !scanner.devices().some((d) => d.id === SIM_SCANNER.id)) {
-      // the virtual phone's scanner is plugged in while the page can reach it (the pos service owns the scanner's events)
-      scanner.attach({ ...SIM_SCANNER });
-      this.#off.push(() => scanner.detach(SIM_SCANNER.id));
-    }
+    const { poleDisplay } = sim;
     if (poleDisplay) {
       // one message per change of what the page shows (an unplug changes both the screen and the connection)
       let last = '';
@@ -290,7 +282,7 @@ export class WebService implements Service {
         case 'scan':
           if (!sim.scanner) return send({ type: 'error', message: 'this board has no barcode scanner (board file: scanner)' });
           try {
-            sim.scanner.scan(SIM_SCANNER.id, message.code);
+            sim.scanner.scan(VIRTUAL_SCANNER.id, message.code);
           } catch (error) {
             send({ type: 'error', message: `scan failed: ${error instanceof Error ? error.message : String(error)}` });
           }

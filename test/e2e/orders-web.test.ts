@@ -11,7 +11,7 @@ import type { BusEvents } from '../../src/core/events.js';
 import { projectRoot } from '../../src/core/paths.js';
 import type { OrderRequest, StoredOrder } from '../../src/orders/types.js';
 import { WebService } from '../../src/web/service.js';
-import { freeTcpPort, launchChromium, type LaunchedChromium } from '../support/index.js';
+import { freeTcpPort, openVirtualPhone, type LaunchedChromium } from '../support/index.js';
 import { captureLogger } from '../support/log.js';
 import { startShopApp } from '../support/shop.js';
 
@@ -42,10 +42,7 @@ beforeAll(async () => {
   });
   contactId = (await app.contacts.repository.create({ name: 'Wang Li', numbers: [NUMBER], address: ADDRESS })).id;
   url = app.web.url!;
-  chromium = await launchChromium();
-  page = await chromium.browser.newPage();
-  await page.goto(url);
-  await page.waitForSelector('body[data-connected="true"]');
+  ({ chromium, page } = await openVirtualPhone(url));
   await page.waitForSelector('#catalog-rows tr[data-code="12"]');
 }, 90_000);
 

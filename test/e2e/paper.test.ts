@@ -9,7 +9,7 @@ import { loadBoard } from '../../src/board/board.js';
 import { validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { projectRoot } from '../../src/core/paths.js';
-import { freeTcpPort, launchChromium, type LaunchedChromium } from '../support/index.js';
+import { freeTcpPort, openVirtualPhone, type LaunchedChromium } from '../support/index.js';
 import { captureLogger } from '../support/log.js';
 
 /**
@@ -33,10 +33,7 @@ beforeAll(async () => {
   await app.start();
   url = app.web.url!;
   expect(url).toBe(`http://127.0.0.1:${port}`);
-  chromium = await launchChromium();
-  page = await chromium.browser.newPage();
-  await page.goto(url);
-  await page.waitForSelector('body[data-connected="true"]');
+  ({ chromium, page } = await openVirtualPhone(url));
 }, 90_000);
 
 afterAll(async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
 import { type App } from '../../src/app/app.js';
 import type { BusEvents } from '../../src/core/events.js';
-import { freeTcpPort, launchChromium, type LaunchedChromium } from '../support/index.js';
+import { freeTcpPort, openVirtualPhone, type LaunchedChromium } from '../support/index.js';
 import { captureLogger } from '../support/log.js';
 import { SHOP, startShopApp } from '../support/shop.js';
 
@@ -26,10 +26,7 @@ beforeAll(async () => {
   app = await startShopApp({ prefix: 'e2e-pos-', webPort: await freeTcpPort(), log: captureLogger('warn').log });
   app.bus.on('test', 'orderPlaced', (event) => void placed.push(event));
   await app.contacts.repository.create({ name: 'Wang Li', numbers: [NUMBER], address: '12 Garden Rd, Springfield' });
-  chromium = await launchChromium();
-  page = await chromium.browser.newPage();
-  await page.goto(app.web.url!);
-  await page.waitForSelector('body[data-connected="true"]');
+  ({ chromium, page } = await openVirtualPhone(app.web.url!));
 }, 90_000);
 
 afterAll(async () => {

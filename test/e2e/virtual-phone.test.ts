@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { projectRoot } from '../../src/core/paths.js';
 import { loadUnifont, type BitmapFont } from '../../src/display/font.js';
 import { findText } from '../support/display-text.js';
-import { descendants, freeTcpPort, launchChromium, processAlive, waitDead, waitGone, type LaunchedChromium } from '../support/index.js';
+import { descendants, freeTcpPort, openVirtualPhone, processAlive, waitDead, waitGone, type LaunchedChromium } from '../support/index.js';
 
 /**
  * The README's `npm start` on a fresh data directory, driven through Debian's Chromium: the virtual
@@ -48,10 +48,7 @@ beforeAll(async () => {
     npmStart.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
   });
   expect(url).toBe(`http://127.0.0.1:${port}`);
-  chromium = await launchChromium();
-  page = await chromium.browser.newPage();
-  await page.goto(url);
-  await page.waitForSelector('body[data-connected="true"]');
+  ({ chromium, page } = await openVirtualPhone(url));
 }, 90_000);
 
 afterAll(async () => {

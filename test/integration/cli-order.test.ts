@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connectControl } from '../../src/control/client.js';
-import { openSimPage, runDeskline, startSimDaemon } from '../support/deskline.js';
-import { stopAllPeers, type PeerProcess } from '../support/index.js';
+import { runDeskline, startSimDaemon, type SimDaemon, type SimPage } from '../support/deskline.js';
+import { stopAllPeers } from '../support/index.js';
 import { waitFor } from '../support/wait.js';
 
 interface Placed { order: { orderId: string; summary: string; total: number; number: string | null; note: string | null }; jobIds: string[] }
@@ -16,8 +16,8 @@ const dir = mkdtempSync(join(tmpdir(), 'cli-order-'));
 const data = join(dir, 'data');
 const configPath = join(dir, 'config.json');
 const deskline = (args: string[]) => runDeskline(['--config', configPath, '--data', data, ...args]);
-let daemon: PeerProcess;
-let page: Awaited<ReturnType<typeof openSimPage>>;
+let rig: SimDaemon;
+let page: SimPage;
 
 beforeAll(async () => {
   writeFileSync(configPath, JSON.stringify({
@@ -29,14 +29,12 @@ beforeAll(async () => {
       shop: { name: 'Wang Noodle House' },
     },
   }));
-  let port: number;
-  ({ daemon, port } = await startSimDaemon({ config: configPath, data }));
-  page = await openSimPage(port);
+  rig = await startSimDaemon({ config: configPath, data });
+  page = rig.page;
 }, 60_000);
 
 afterAll(async () => {
-  page?.close();
-  if (daemon) expect((await daemon.stop()).code).toBe(0);
+  if (rig) expect(await rig.stop()).toBe(0);
   await stopAllPeers();
 });
 

@@ -201,7 +201,7 @@ describe('deskline print to a printer', () => {
   it('goes through the running daemon\'s print queue and waits until the job is printed', async () => {
     const data = mkdtempSync(join(tmpdir(), 'cli-print-daemon-'));
     const config = configFile('zh');
-    const { daemon } = await startSimDaemon({ config, data });
+    const daemon = await startSimDaemon({ config, data });
     try {
       const printed = await deskline(['--config', config, '--data', data, 'print', 'order', '--input', inputFile('zh', 'order'), '--json']);
       expect(printed.stderr).toBe('');
@@ -223,7 +223,7 @@ describe('deskline print to a printer', () => {
       expect(bad.code).toBe(2);
       expect(bad.stderr).toMatch(/field items\b/);
     } finally {
-      expect((await daemon.stop()).code).toBe(0);
+      expect(await daemon.stop()).toBe(0);
     }
   });
 });

@@ -9,9 +9,9 @@ import { HistoryRepository, type NewRecord } from '../../src/history/repository.
 import type { DaySummaryInput } from '../../src/printing/templates/types.js';
 import { ZoneClock } from '../../src/reports/business-day.js';
 import { FileStore } from '../../src/store/file-store.js';
-import { stopAllPeers, type PeerProcess } from '../support/index.js';
+import { stopAllPeers } from '../support/index.js';
 import { waitFor } from '../support/wait.js';
-import { openSimPage, runDeskline, startSimDaemon } from '../support/deskline.js';
+import { runDeskline, startSimDaemon, type SimDaemon, type SimPage } from '../support/deskline.js';
 
 const ZONE = 'Asia/Shanghai';
 
@@ -22,8 +22,8 @@ const deskline = (args: string[]) => runDeskline(['--config', configPath, '--dat
 const dir = mkdtempSync(join(tmpdir(), 'cli-summary-'));
 const data = join(dir, 'data');
 const configPath = join(dir, 'config.json');
-let daemon: PeerProcess;
-let page: Awaited<ReturnType<typeof openSimPage>>;
+let rig: SimDaemon;
+let page: SimPage;
 /** the business day the history was filed in */
 let date: string;
 
@@ -71,14 +71,12 @@ beforeAll(async () => {
   ].map((record) => history.append(record).written));
   await store.close();
 
-  let port: number;
-  ({ daemon, port } = await startSimDaemon({ config: configPath, data }));
-  page = await openSimPage(port);
+  rig = await startSimDaemon({ config: configPath, data });
+  page = rig.page;
 }, 60_000);
 
 afterAll(async () => {
-  page?.close();
-  if (daemon) expect((await daemon.stop()).code).toBe(0);
+  if (rig) expect(await rig.stop()).toBe(0);
   await stopAllPeers();
 });
 

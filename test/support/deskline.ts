@@ -29,9 +29,18 @@ export function runDeskline(args: string[], env: NodeJS.ProcessEnv = {}, timeout
   });
 }
 
-/** `deskline start` on the sim board with the virtual phone on a free port; stopped by PID with the test's peers. */
-export async function startSimDaemon(options: { config: string; data: string; port?: number }): Promise<{ daemon: PeerProcess; port: number }> {
-  const port = options.port ?? await freeTcpPort();
+/** A daemon on the sim board with the virtual phone page's channel open. */
+export interface SimDaemon {
+  daemon: PeerProcess;
+  port: number;
+  page: SimPage;
+  /** closes the page and stops the daemon by PID: its exit code */
+  stop(): Promise<number | null>;
+}
+
+/** `deskline start` on the sim board with the virtual phone on a free port, and its page's channel open. */
+export async function startSimDaemon(options: { config: string; data: string }): Promise<SimDaemon> {
+  const port = await freeTcpPort();
   const daemon = await spawnPeer({
     name: 'deskline',
     command: process.execPath,
@@ -41,7 +50,14 @@ export async function startSimDaemon(options: { config: string; data: string; po
     ready: { line: /Virtual phone: http:\/\/127\.0\.0\.1:\d+/ },
     readyTimeoutMs: 20_000,
   });
-  return { daemon, port };
+  const page = await openSimPage(port);
+  return {
+    daemon, port, page,
+    stop: async () => {
+      page.close();
+      return (await daemon.stop()).code;
+    },
+  };
 }
 
 export interface SlipMessage { type: 'slip'; job: string; template: string; text: string }
@@ -50,7 +66,13 @@ export interface SlipMessage { type: 'slip'; job: string; template: string; text
  * The virtual phone page's channel of a daemon on the sim board, as a browser opens it: every slip the virtual printer
  * prints arrives in `slips` (the paper strip's feed); `send` is what the page sends (keys, incoming calls, scans).
  */
-export async function openSimPage(port: number): Promise<{ slips: SlipMessage[]; send(message: object): void; close(): void }> {
+export interface SimPage {
+  slips: SlipMessage[];
+  send(message: object): void;
+  close(): void;
+}
+
+export async function openSimPage(port: number): Promise<SimPage> {
   const { default: WebSocket } = await import('ws');
   const page = new WebSocket(`ws://127.0.0.1:${port}/sim`, { origin: `http://127.0.0.1:${port}` });
   const slips: SlipMessage[] = [];

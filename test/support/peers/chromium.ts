@@ -2,7 +2,7 @@
 // launchServer + connect instead of launch, so the harness knows the browser's PID and can make
 // sure the whole process tree is gone on close(). Package: chromium.
 
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { descendants, isSameProcess, onStopAll, pidExists, requireBinary, waitDead, waitGone } from '../process.js';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -90,4 +90,13 @@ export async function launchChromium(o: { args?: string[]; timeoutMs?: number } 
   };
   const unregister = onStopAll(close);
   return { browser, pid, close };
+}
+
+/** Chromium with the virtual phone page open at `url`, once the page's channel is connected. */
+export async function openVirtualPhone(url: string): Promise<{ chromium: LaunchedChromium; page: Page }> {
+  const launched = await launchChromium();
+  const page = await launched.browser.newPage();
+  await page.goto(url);
+  await page.waitForSelector('body[data-connected="true"]');
+  return { chromium: launched, page };
 }

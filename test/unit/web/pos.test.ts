@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { SimMcu } from '../../../drivers/mcu/sim.js';
 import { SimPoleDisplay } from '../../../drivers/pole-display/sim.js';
-import { SimBarcodeScanner } from '../../../drivers/scanner/sim.js';
+import { SimBarcodeScanner, VIRTUAL_SCANNER } from '../../../drivers/scanner/sim.js';
 import type { BarcodeScannerEvents } from '../../../drivers/scanner/types.js';
 import { loadBoard } from '../../../src/board/board.js';
 import { validateConfig } from '../../../src/config/load.js';
@@ -11,9 +10,10 @@ import type { Config } from '../../../src/config/schema.js';
 import { EventBus } from '../../../src/core/bus.js';
 import type { BusEvents } from '../../../src/core/events.js';
 import { projectRoot } from '../../../src/core/paths.js';
-import { MAX_POLE_COLUMNS, MAX_POLE_ROWS, poleMessage, SIM_SCANNER } from '../../../src/web/pos.js';
+import { MAX_POLE_COLUMNS, MAX_POLE_ROWS, poleMessage } from '../../../src/web/pos.js';
 import { WebService } from '../../../src/web/service.js';
 import { captureLogger } from '../../support/log.js';
+import { connect, settle } from './sim-page.js';
 
 /** The virtual phone's scanner box and pole display box, through the web service's /sim channel. */
 
@@ -25,7 +25,9 @@ afterEach(async () => {
 async function start(peripherals: boolean) {
   const { log } = captureLogger();
   const config = validateConfig({ web: { port: 0 } }).config as Config;
+  // as the sim board's drivers come: the virtual scanner plugged in
   const scanner = new SimBarcodeScanner();
+  scanner.attach(VIRTUAL_SCANNER);
   const poleDisplay = new SimPoleDisplay();
   await poleDisplay.open();
   const web = new WebService({
@@ -38,23 +40,11 @@ async function start(peripherals: boolean) {
   return { web, scanner, poleDisplay, url: web.url! };
 }
 
-type Received = { type: string; [key: string]: unknown };
-
-async function connect(url: string): Promise<{ ws: WebSocket; messages: Received[] }> {
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/sim`, { headers: { Origin: url } });
-  const messages: Received[] = [];
-  ws.on('message', (d) => messages.push(JSON.parse(d.toString()) as Received));
-  await new Promise((r) => ws.once('open', r));
-  return { ws, messages };
-}
-
-const settle = () => new Promise((r) => setTimeout(r, 100));
 const blank = ' '.repeat(20);
 
 describe('the virtual phone\'s point-of-sale boxes', () => {
-  it('plugs the virtual scanner in while it runs; a scan from the page is a scan of that device', async () => {
-    const { web, scanner, url } = await start(true);
-    expect(scanner.devices()).toEqual([SIM_SCANNER]);
+  it("a scan from the page is a scan of the sim board's virtual scanner; unplugged, the page is told so", async () => {
+    const { scanner, url } = await start(true);
     const scans: Array<BarcodeScannerEvents['barcodeScanned']> = [];
     scanner.on('barcodeScanned', (scan) => void scans.push(scan));
     const { ws, messages } = await connect(url);
@@ -69,11 +59,13 @@ describe('the virtual phone\'s point-of-sale boxes', () => {
       'barcode: 1 to 256 printable ASCII characters', 'barcode: 1 to 256 printable ASCII characters',
     ]);
 
-    const detached: string[] = [];
-    scanner.on('deviceDetached', ({ id }) => void detached.push(id));
-    await web.stop();
-    expect(detached).toEqual(['sim-scanner']);
-    expect(scanner.devices()).toEqual([]);
+    scanner.detach(VIRTUAL_SCANNER.id);
+    const again = await connect(url);
+    again.ws.send(JSON.stringify({ type: 'scan', code: '6901234567892' }));
+    await settle();
+    again.ws.close();
+    expect(scans).toHaveLength(1);
+    expect(again.messages.filter((m) => m.type === 'error').map((m) => m.message)).toEqual([expect.stringMatching(/^scan failed: no scanner 'sim-scanner'/)]);
   });
 
   it('sends what the pole display shows on connect and on every change, and when it is unplugged', async () => {

@@ -11,6 +11,7 @@ import type { BusEvents } from '../../../src/core/events.js';
 import { projectRoot } from '../../../src/core/paths.js';
 import { WebService } from '../../../src/web/service.js';
 import { captureLogger } from '../../support/log.js';
+import { connect, settle } from './sim-page.js';
 
 const services: WebService[] = [];
 afterEach(async () => {
@@ -32,17 +33,6 @@ async function start(sim: boolean) {
   return { web, mcu, printer, bus, url: web.url! };
 }
 
-type Received = { type: string; [key: string]: unknown };
-
-async function connect(url: string): Promise<{ ws: WebSocket; messages: Received[] }> {
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/sim`, { headers: { Origin: url } });
-  const messages: Received[] = [];
-  ws.on('message', (d) => messages.push(JSON.parse(d.toString()) as Received));
-  await new Promise((r) => ws.once('open', r));
-  return { ws, messages };
-}
-
-const settle = () => new Promise((r) => setTimeout(r, 100));
 
 function wsOutcome(url: string, origin: string): Promise<number | 'open'> {
   return new Promise((resolve) => {
