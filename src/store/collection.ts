@@ -146,6 +146,8 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
   #lastSegment = 0;
   /** sequence placement: the highest document number in memory */
   #lastNumber = 0;
+  /** sequence placement: a record was added below the newest one; `entries()` puts them back in order first */
+  #outOfOrder = false;
   readonly #digest: { spec: DigestSpec<E, S>; state: S } | undefined;
   /** sequence placement: the write-ahead journal of changes to the resident segments (journal.ts) */
   readonly #journal: Journal | undefined;
@@ -207,6 +209,7 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
   }
 
   *entries(): IterableIterator<[string, E]> {
+    if (this.#outOfOrder) this.#sortRecords();
     for (const [id, record] of this.#records) yield [id, record.entry];
   }
 
@@ -408,6 +411,28 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
     return index <= this.#lastSegment && !this.#isResident(index) ? this.#shardAt(index) : undefined;
   }
 
+  /**
+   * A new record goes last (a Map iterates in insertion order). In a sequence collection one can come below the
+   * newest: an older id put again after its delete, or, after a crash between two segment renames, changes the
+   * journal replays into the segment that was not renamed.
+   */
+  #addRecord(id: string, entry: E, shard: Shard<T>): void {
+    const seq = this.#seqOf(id);
+    this.#records.set(id, { entry, seq, shard: shard.index });
+    shard.count++;
+    if (this.#spec.placement.kind !== 'sequence') return;
+    if (seq < this.#lastNumber) this.#outOfOrder = true;
+    else this.#lastNumber = seq;
+  }
+
+  /** Sequence placement: the records in id order again. */
+  #sortRecords(): void {
+    const sorted = [...this.#records].sort(([, a], [, b]) => a.seq - b.seq);
+    this.#records.clear();
+    for (const [id, record] of sorted) this.#records.set(id, record);
+    this.#outOfOrder = false;
+  }
+
   /** The insertion number of a new record: sequence ids are their own. */
   #seqOf(id: string): number {
     return this.#spec.placement.kind === 'sequence' ? Number(id) : ++this.#lastSeq;
@@ -504,8 +529,7 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
       const entry = this.#spec.entryOf(doc);
       const previous = record?.entry;
       if (!record) {
-        this.#records.set(id, { entry, seq: this.#seqOf(id), shard: shard.index });
-        shard.count++;
+        this.#addRecord(id, entry, shard);
       } else if (recovered) {
         record.entry = entry;
       } else continue;
@@ -552,12 +576,8 @@ export class FileCollection<T extends { id: string }, E, S = undefined> implemen
         this.#lastNumber = Math.max(this.#lastNumber, Number(id));
       }
       shard = this.#shardAt(index);
-      if (this.#isResident(index)) {
-        this.#records.set(id, { entry, seq: this.#seqOf(id), shard: index });
-        shard.count++;
-      } else if (outsidePrevious !== undefined) {
-        previous = this.#spec.entryOf(outsidePrevious);
-      }
+      if (this.#isResident(index)) this.#addRecord(id, entry, shard);
+      else if (outsidePrevious !== undefined) previous = this.#spec.entryOf(outsidePrevious);
     }
     shard.apply(id, doc);
     this.#changed(shard, id, doc);

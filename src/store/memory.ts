@@ -9,6 +9,9 @@ import type { Collection, CollectionChange, CollectionSpec, RecoveryReport, Stor
 export class MemoryCollection<T extends { id: string }, E, S = undefined> implements Collection<T, E, S> {
   readonly #docs = new Map<string, T>();
   readonly #entries = new Map<string, E>();
+  /** sequence placement: the highest number put, and whether an entry was added below it (sorted before iterating) */
+  #lastNumber = 0;
+  #outOfOrder = false;
   readonly #listeners = new Set<(change: CollectionChange<E>) => void>();
   readonly digest: S;
 
@@ -33,6 +36,12 @@ export class MemoryCollection<T extends { id: string }, E, S = undefined> implem
   }
 
   entries(): IterableIterator<[string, E]> {
+    if (this.#outOfOrder) {
+      const sorted = [...this.#entries].sort(([a], [b]) => Number(a) - Number(b));
+      this.#entries.clear();
+      for (const [id, entry] of sorted) this.#entries.set(id, entry);
+      this.#outOfOrder = false;
+    }
     return this.#entries.entries();
   }
 
@@ -89,6 +98,11 @@ export class MemoryCollection<T extends { id: string }, E, S = undefined> implem
     const copy = structuredClone(doc);
     const entry = this.spec.entryOf(copy);
     const previous = this.#entries.get(doc.id);
+    if (previous === undefined && this.spec.placement.kind === 'sequence') {
+      const number = Number(doc.id);
+      if (number < this.#lastNumber) this.#outOfOrder = true;
+      else this.#lastNumber = number;
+    }
     this.#docs.set(doc.id, copy);
     this.#entries.set(doc.id, entry);
     this.emit({ type: 'put', id: doc.id, entry, previous });

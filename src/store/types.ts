@@ -100,7 +100,8 @@ export type CollectionChange<E> =
  *   sequence collection in the collection's journal); writes made in the same tick are coalesced into one write
  *   per shard (one journal line).
  * - A failed write rejects every promise of its batch; the memory state stays (it is retried with the next write).
- * - `entries()` iterates in insertion order (for append placement: oldest first).
+ * - `entries()` MUST iterate in insertion order (a replaced document keeps its place, a re-added one goes last);
+ *   sequence placement: in number order, whatever order the documents were put in.
  */
 export interface Collection<T extends { id: string }, E, S = undefined> {
   readonly name: string;

@@ -158,6 +158,24 @@ describe('FileStore', () => {
     expect(again.recoveries()).toEqual([]);
   });
 
+  it('keeps id order after a kill between the renames of two segments the journal held changes of', async () => {
+    const dir = await makeTempDir('store');
+    const folder = join(dir, 'history');
+    const placement = { kind: 'sequence', segmentSize: 10, resident: 3 } as const;
+    const store = fileStore(dir);
+    const first = await store.collection(contactSpec('history', placement));
+    for (let i = 1; i <= 25; i++) await first.put(contact(String(i)));
+    const journalBefore = readFileSync(join(folder, 'journal.log'));
+    await store.close(); // writes segments 1 to 3, then empties the journal
+    // killed after segment 3's rename, before segment 2's: segment 2 was never written, the journal not emptied
+    for (const name of ['seg-000002.json', 'seg-000002.entries.json']) rmSync(join(folder, name), { force: true });
+    writeFileSync(join(folder, 'journal.log'), journalBefore);
+    const reopened = await fileStore(dir).collection(contactSpec('history', placement));
+    expect([...reopened.entries()].map(([id]) => id)).toEqual(range(1, 25).map(String));
+    await reopened.put(contact('26'));
+    expect([...reopened.entries()].map(([id]) => id).slice(-3)).toEqual(['24', '25', '26']);
+  });
+
   it('reports a damaged line inside the journal and keeps what came before it', async () => {
     const dir = await makeTempDir('store');
     const journal = join(dir, 'history', 'journal.log');
