@@ -94,8 +94,7 @@ export class PosService implements Service {
 
   async stop(): Promise<void> {
     for (const off of this.#off.splice(0)) off();
-    this.ctx.clock.clear(this.#thanks);
-    this.#thanks = null;
+    this.#endThanks();
     await this.ctx.scanner?.close();
     await this.ctx.poleDisplay?.close();
   }
@@ -110,7 +109,7 @@ export class PosService implements Service {
     // 'done' and 'sending' leave the screen to orderPlaced; a dropped order goes back to the welcome
     if (draft && (draft.phase === 'entry' || draft.phase === 'review' || draft.phase === 'note')) {
       this.#entering = true;
-      this.ctx.clock.clear(this.#thanks);
+      this.#endThanks();
       this.#show(draftScreen(draft, display.columns, display.rows));
     } else if (!draft && this.#entering) {
       this.#entering = false;
@@ -122,11 +121,16 @@ export class PosService implements Service {
     const display = this.ctx.poleDisplay!;
     this.#entering = false;
     this.#show([poleLine('TOTAL', formatMoney(total, currency), display.columns), 'Thank you!']);
-    this.ctx.clock.clear(this.#thanks);
+    this.#endThanks();
     this.#thanks = this.ctx.clock.setTimeout(() => {
       this.#thanks = null;
       if (!this.#entering) this.#show(this.#welcome());
     }, THANKS_MS);
+  }
+
+  #endThanks(): void {
+    this.ctx.clock.clear(this.#thanks);
+    this.#thanks = null;
   }
 
   #show(lines: string[]): void {

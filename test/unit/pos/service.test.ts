@@ -94,6 +94,21 @@ describe('point-of-sale peripherals', () => {
     await service.stop();
   });
 
+  it('goes back to the welcome when an order started during the thanks is dropped', async () => {
+    const { bus, clock, screen, service } = await rig();
+    bus.emit('orderPlaced', {
+      orderId: 'o-1', recordId: '1', at: null, number: null, contactId: null, callId: null, items: [], total: 1800, currency: 'CNY', note: null, summary: '',
+    });
+    clock.advance(THANKS_MS / 2);
+    bus.emit('orderDraftChanged', draft([{ name: 'Tea', qty: 1, amount: 300 }]));
+    expect(await screen()).toEqual([row('1x Tea', '3.00'), row('TOTAL', '3.00')]);
+    bus.emit('orderDraftChanged', { draft: null });
+    expect(await screen()).toEqual(['Welcome', 'Wang Noodles']);
+    clock.advance(THANKS_MS);
+    expect(await screen()).toEqual(['Welcome', 'Wang Noodles']);
+    await service.stop();
+  });
+
   it('keeps the text while the display is unplugged and shows it again when it is back', async () => {
     const { bus, poleDisplay, screen, peripherals, service } = await rig();
     poleDisplay.setConnected(false);
