@@ -12,6 +12,7 @@ import { formatNumberForDisplay, numberKey } from '../numbers/numbers.js';
 import type { OrderSlipInput } from '../printing/templates/types.js';
 import { formatMoney } from './money.js';
 import { orderRequestOrThrow } from './request.js';
+import { shopOf } from './shop.js';
 import { MAX_NOTE, MAX_ORDER_LINES, MAX_QTY, type CatalogItem, type OrderCustomer, type OrderLine, type OrderRequest, type StoredOrder } from './types.js';
 
 export interface OrdersServiceContext {
@@ -149,13 +150,12 @@ export class OrdersService implements Service {
     const order = await this.findOrder(orderId);
     if (!order) throw new DesklineError('ORDER_NOT_FOUND', `no order ${orderId.slice(0, 40)}`);
     const config = this.ctx.config();
-    const shop = config.orders.shop;
     const customer = await this.ctx.customer({ contactId: order.contactId, number: order.number }).catch((error: unknown) => {
       this.ctx.log.warn({ orderId, err: error }, `customer not found for the slip: ${errorMessage(error)}`);
       return null;
     });
     const input: OrderSlipInput = {
-      shop: { name: shop.name || config.device.name, phone: shop.phone || null, address: shop.address || null },
+      shop: shopOf(config),
       orderId: order.orderId.slice(0, 8),
       at: order.at,
       customer: {

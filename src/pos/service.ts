@@ -8,6 +8,7 @@ import type { BusEvents } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import type { Service } from '../core/services.js';
 import { formatMoney } from '../orders/money.js';
+import { shopOf } from '../orders/shop.js';
 
 export interface PosServiceContext {
   bus: EventBus<BusEvents>;
@@ -100,8 +101,7 @@ export class PosService implements Service {
   }
 
   #welcome(): string[] {
-    const { orders, device } = this.ctx.config();
-    return ['Welcome', orders.shop.name || device.name];
+    return ['Welcome', shopOf(this.ctx.config()).name];
   }
 
   #draftChanged(draft: BusEvents['orderDraftChanged']['draft']): void {

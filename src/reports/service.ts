@@ -25,7 +25,8 @@ import { DesklineError, errorMessage } from '../core/errors.js';
 import type { BusEvents } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import type { Service } from '../core/services.js';
-import type { DaySummaryInput, SlipShop } from '../printing/templates/types.js';
+import { shopOf } from '../orders/shop.js';
+import type { DaySummaryInput } from '../printing/templates/types.js';
 import { readJson, writeFileAtomic } from '../store/durable-file.js';
 import { TIME_PATTERN, ZoneClock, isCalendarDate, systemTimeZone } from './business-day.js';
 import { gatherDay, type HistorySource } from './day-summary.js';
@@ -220,16 +221,6 @@ export class ReportsService implements Service {
     if (read?.kind === 'damaged') this.ctx.log.warn({ file: this.#statePath, problem: read.problem }, 'day summary state damaged: today\'s summary may print again');
     return read?.kind === 'ok' ? read.data.lastPrinted : null;
   }
-}
-
-/** The shop as the slips show it (orders.shop, else the device's name), cut to what the template prints. */
-function shopOf(config: Config): SlipShop {
-  const shop = config.orders.shop;
-  return {
-    name: (shop.name || config.device.name || 'Deskline').slice(0, 40),
-    phone: shop.phone ? shop.phone.slice(0, 32) : null,
-    address: shop.address ? shop.address.slice(0, 160) : null,
-  };
 }
 
 function parseParams(params: unknown): { date?: string; print: boolean; copies: number } {
