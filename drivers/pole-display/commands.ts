@@ -146,7 +146,7 @@ export interface PoleDisplayInitOptions {
 export function encodeInit(options: PoleDisplayInitOptions = {}): Uint8Array {
   const parts = [initialize(), overwriteMode(), selectCodeTable(CODE_TABLE_PC437), cursorDisplay(false)];
   if (options.brightness !== undefined) parts.push(brightness(options.brightness));
-  return concatBytes(parts);
+  return concatBytes(...parts);
 }
 
 /**
@@ -160,7 +160,5 @@ export function encodeScreen(lines: readonly string[], geometry: PoleDisplayGeom
   for (let r = 0; r < geometry.rows; r++) {
     parts.push(moveCursor(1, r + 1), encodeRow(lines[r] ?? '', geometry.columns));
   }
-  return concatBytes(parts);
+  return concatBytes(...parts);
 }
-
-export { concatBytes as concat } from '../common/bytes.js';

@@ -3,7 +3,8 @@ import type { SerialPort } from 'serialport';
 import { DriverError } from '../common/errors.js';
 import { silentLog, type DriverLog } from '../common/timers.js';
 import { TypedEmitter } from '../common/typed-emitter.js';
-import { checkGeometry, concat, encodeInit, encodeScreen, fitLines, type PoleDisplayBrightness } from './commands.js';
+import { concatBytes } from '../common/bytes.js';
+import { checkGeometry, encodeInit, encodeScreen, fitLines, type PoleDisplayBrightness } from './commands.js';
 import type { PoleDisplayDriver, PoleDisplayEvents, PoleDisplayTimer, PoleDisplayTimerHandle } from './types.js';
 
 /** What serialport's list() reports per port (USB IDs as lowercase hex strings, e.g. '0403'). */
@@ -189,7 +190,7 @@ export class SerialPoleDisplay extends TypedEmitter<PoleDisplayEvents> implement
     this.#dirty = false;
     this.#needInit = false;
     try {
-      await this.write(port, concat(parts));
+      await this.write(port, concatBytes(...parts));
     } catch (error) {
       this.lost(port, new DriverError(error instanceof DriverError ? error.code : 'DRIVER_IO', `pole display ${port.path}: write failed: ${message(error)}`, { cause: error }));
     }

@@ -22,11 +22,6 @@ function byte(value: number, what: string): number {
   return value;
 }
 
-/** Concatenate command buffers. */
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  return concatBytes(parts);
-}
-
 /** ESC @ — Initialize printer: clears the print buffer and resets modes to their power-on values. */
 export function initialize(): Uint8Array {
   return Uint8Array.of(ESC, 0x40);
@@ -91,7 +86,7 @@ export function selectInternationalCharset(n: number): Uint8Array {
  */
 export function cjkModeOn(encoding: CjkEncoding = 'gb18030'): Uint8Array {
   const on = Uint8Array.of(FS, 0x26);
-  return encoding === 'euc-kr' ? concat(on, selectInternationalCharset(13)) : on;
+  return encoding === 'euc-kr' ? concatBytes(on, selectInternationalCharset(13)) : on;
 }
 
 /** FS . — Cancel Kanji character mode (back to the single-byte code table). */
@@ -107,7 +102,7 @@ export function encodeText(text: string, encoding: CjkEncoding | string): Uint8A
 
 /** A line of CJK text: FS & (+ ESC R 13 on Korean printers), the encoded text, LF, FS . */
 export function cjkLine(text: string, encoding: CjkEncoding = 'gb18030'): Uint8Array {
-  return concat(cjkModeOn(encoding), encodeText(text, encoding), Uint8Array.of(LF), cjkModeOff());
+  return concatBytes(cjkModeOn(encoding), encodeText(text, encoding), Uint8Array.of(LF), cjkModeOff());
 }
 
 /** Hex dump for logs and test messages: `1b 70 00 32 64`. */

@@ -13,10 +13,11 @@ import { isDeepStrictEqual } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from '@jest/globals';
+import { concatBytes } from '../../drivers/common/bytes.js';
 import { FSK_BUFFER_BYTES, FskCallerIdStream, FskMessageScanner, TextCallerIdStream } from '../../drivers/callerid/stream.js';
 import type { CallerId, CallerIdDecoderEvent } from '../../drivers/callerid/types.js';
 import { seededRandom as rng } from '../support/random.js';
-import { ascii, concat, message } from '../unit/callerid/vectors.js';
+import { ascii, message } from '../unit/callerid/vectors.js';
 
 
 type Rand = ReturnType<typeof rng>;
@@ -184,12 +185,12 @@ describe('caller-ID FSK stream decoder under fuzz', () => {
         const probe = new FskMessageScanner();
         probe.push(junk);
         if (probe.buffered > 0) pendingAtRunEnd++; // a false start still open where the padding begins
-        segment = concat(junk, PAD, frame.bytes);
+        segment = concatBytes(junk, PAD, frame.bytes);
       } else if (mode < 0.75) {
         // B: bytes that are no message type, a few seizure bytes, the frame: nothing else can be found
         const junk = garbage(r, int(r, 0, 1800), true);
         garbageBytes += junk.length;
-        segment = concat(junk, new Uint8Array(int(r, 0, 40)).fill(0x55), frame.bytes);
+        segment = concatBytes(junk, new Uint8Array(int(r, 0, 40)).fill(0x55), frame.bytes);
       } else {
         // C: fully random bytes right before the frame (false starts overlap it), then 258 seizure bytes.
         // Redrawn while a false start overlapping the frame would itself pass the checksum (it could then
@@ -197,7 +198,7 @@ describe('caller-ID FSK stream decoder under fuzz', () => {
         let junk: Uint8Array;
         for (;;) {
           junk = garbage(r, int(r, 0, 1800), false);
-          const all = concat(junk, frame.bytes, PAD);
+          const all = concatBytes(junk, frame.bytes, PAD);
           let swallower = false;
           for (let p = Math.max(0, junk.length - 258); p < junk.length && !swallower; p++) {
             if (!TYPES.has(all[p]) || p + 1 >= all.length) continue;
@@ -211,7 +212,7 @@ describe('caller-ID FSK stream decoder under fuzz', () => {
           regenerated++;
         }
         garbageBytes += junk.length;
-        segment = concat(junk, frame.bytes, PAD);
+        segment = concatBytes(junk, frame.bytes, PAD);
       }
       if (mode < 0.5 || mode >= 0.75) {
         // a fresh scanner's findings in the segment on its own are what the stream must report for it
@@ -225,7 +226,7 @@ describe('caller-ID FSK stream decoder under fuzz', () => {
       parts.push(segment);
       framesInOrder.push(frame.expected);
     }
-    const stream = concat(...parts);
+    const stream = concatBytes(...parts);
     expect(garbageBytes).toBeGreaterThanOrEqual(1 << 20);
     expect(framesInOrder.length).toBeGreaterThanOrEqual(1000);
 
@@ -296,7 +297,7 @@ describe('caller-ID text-line stream under fuzz', () => {
       parts.push(junk, Uint8Array.of(0x0d, 0x0a), Uint8Array.from(ascii(line)));
     }
     expect(noise).toBeGreaterThanOrEqual(200_000);
-    const bytes = concat(...parts);
+    const bytes = concatBytes(...parts);
     const decoder = new TextCallerIdStream();
     const got: Array<{ number: string | null; name: string | null; hour?: number }> = [];
     decoder.on('data', (e: CallerIdDecoderEvent) => {

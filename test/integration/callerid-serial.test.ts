@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { SerialPort } from 'serialport';
+import { concatBytes } from '../../drivers/common/bytes.js';
 import { SerialCallerIdSource } from '../../drivers/callerid/serial.js';
 import type { CallerId, CallerIdSourceEvents } from '../../drivers/callerid/types.js';
 import { startSocatPtyPair, stopAllPeers } from '../support/index.js';
-import { EXPECTED, SEIZURE, VECTORS, concat, hex } from '../unit/callerid/vectors.js';
+import { EXPECTED, SEIZURE, VECTORS, hex } from '../unit/callerid/vectors.js';
 
 afterAll(async () => {
   await stopAllPeers();
@@ -60,15 +61,15 @@ describe('SerialCallerIdSource on a socat pty pair', () => {
     const line = await openLine(pair.a);
     try {
       const noise = Uint8Array.of(0x00, 0x13, 0x7f, 0xfe, 0x55, 0xaa);
-      await writeSplit(line, concat(noise, SEIZURE, hex(VECTORS.bad), SEIZURE, hex(VECTORS.mdmf)), [3, 20, 17, 1, 30]);
+      await writeSplit(line, concatBytes(noise, SEIZURE, hex(VECTORS.bad), SEIZURE, hex(VECTORS.mdmf)), [3, 20, 17, 1, 30]);
       await until(() => received.length === 1, 'the MDMF caller ID');
       expect(received).toEqual([EXPECTED.mdmf]);
       expect(rejected.map((r) => r.code)).toEqual(['CALLERID_BAD_CHECKSUM']);
-      await writeSplit(line, concat(SEIZURE, hex(VECTORS.sdmf)), [35, 2, 2]);
+      await writeSplit(line, concatBytes(SEIZURE, hex(VECTORS.sdmf)), [35, 2, 2]);
       await until(() => received.length === 2, 'the SDMF caller ID');
       expect(received[1]).toEqual(EXPECTED.sdmf);
       // a burst that stops short: rejected once the line is idle, never a caller ID
-      await writeSplit(line, concat(SEIZURE, hex(VECTORS.mdmfPrivate).subarray(0, 12)), [10]);
+      await writeSplit(line, concatBytes(SEIZURE, hex(VECTORS.mdmfPrivate).subarray(0, 12)), [10]);
       await until(() => rejected.length === 2, 'the truncated message');
       expect(rejected[1].code).toBe('CALLERID_TRUNCATED');
       expect(received).toHaveLength(2);

@@ -1,10 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
+import { concatBytes } from '../../../drivers/common/bytes.js';
 import {
   MAX_MESSAGE_BYTES, checksum, checksumValid, decodeBurst, decodeMessage, encodeMdmf, encodeMessage, encodeSdmf, encodeSdmfMessageWaiting,
   framingError, parseHex, type DecodeResult,
 } from '../../../drivers/callerid/frame.js';
 import { CallerIdError } from '../../../drivers/callerid/errors.js';
-import { EXPECTED, SEIZURE, VECTORS, ascii, concat, hex, message, params } from './vectors.js';
+import { EXPECTED, SEIZURE, VECTORS, ascii, hex, message, params } from './vectors.js';
 
 function ok(result: DecodeResult) {
   if (!result.ok) throw new Error(`expected a decode, got ${result.error.code}: ${result.error.message}`);
@@ -41,7 +42,7 @@ describe('caller-ID frames: the protocols.md vectors', () => {
     expect(error.code).toBe('CALLERID_BAD_CHECKSUM');
     expect(error.message).toMatch(/sums to 0xF9/);
     expect(checksumValid(bytes)).toBe(false);
-    expect(err(decodeBurst(concat(SEIZURE, bytes))).code).toBe('CALLERID_BAD_CHECKSUM');
+    expect(err(decodeBurst(concatBytes(SEIZURE, bytes))).code).toBe('CALLERID_BAD_CHECKSUM');
   });
 
   it('the checksum byte of each good vector is (0x100 - sum) & 0xFF of the bytes before it', () => {
@@ -196,7 +197,7 @@ describe('caller-ID frames: lengths and bursts', () => {
   it('truncated and over-long inputs', () => {
     const full = hex(VECTORS.mdmf);
     for (let n = 0; n < full.length; n++) expect(err(decodeMessage(full.subarray(0, n))).code).toBe('CALLERID_TRUNCATED');
-    expect(err(decodeMessage(concat(full, Uint8Array.of(0x55)))).code).toBe('CALLERID_UNEXPECTED_DATA');
+    expect(err(decodeMessage(concatBytes(full, Uint8Array.of(0x55)))).code).toBe('CALLERID_UNEXPECTED_DATA');
   });
 
   it('a maximal 258-byte message decodes', () => {
@@ -207,8 +208,8 @@ describe('caller-ID frames: lengths and bursts', () => {
   });
 
   it('decodeBurst skips seizure and marks; other leading bytes and unknown types are errors', () => {
-    expect(ok(decodeBurst(concat(SEIZURE, hex(VECTORS.sdmf)))).callerId).toEqual(EXPECTED.sdmf);
-    expect(err(decodeBurst(concat(Uint8Array.of(0x12), hex(VECTORS.sdmf)))).code).toBe('CALLERID_UNEXPECTED_DATA');
+    expect(ok(decodeBurst(concatBytes(SEIZURE, hex(VECTORS.sdmf)))).callerId).toEqual(EXPECTED.sdmf);
+    expect(err(decodeBurst(concatBytes(Uint8Array.of(0x12), hex(VECTORS.sdmf)))).code).toBe('CALLERID_UNEXPECTED_DATA');
     expect(err(decodeBurst(SEIZURE)).code).toBe('CALLERID_TRUNCATED');
     expect(err(decodeBurst(new Uint8Array())).code).toBe('CALLERID_TRUNCATED');
   });

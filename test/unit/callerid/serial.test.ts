@@ -1,8 +1,9 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
+import { concatBytes } from '../../../drivers/common/bytes.js';
 import { SerialCallerIdSource, type ByteSource, type OpenByteSource } from '../../../drivers/callerid/serial.js';
 import type { CallerId, CallerIdSourceEvents } from '../../../drivers/callerid/types.js';
-import { EXPECTED, SEIZURE, VECTORS, ascii, concat, hex, message, params } from './vectors.js';
+import { EXPECTED, SEIZURE, VECTORS, ascii, hex, message, params } from './vectors.js';
 
 /** A byte source the test writes into (the seam tests use instead of a port). */
 function fakePort(): { open: OpenByteSource; stream: PassThrough; opened: Array<{ path: string; baudRate: number }>; closed: () => boolean } {
@@ -47,7 +48,7 @@ describe('SerialCallerIdSource (byte-source seam)', () => {
     await source.open();
     expect(source.isOpen).toBe(true);
     expect(port.opened).toEqual([{ path: '/dev/ttyCID', baudRate: 1200 }]);
-    const bytes = concat(SEIZURE, hex(VECTORS.bad), SEIZURE, hex(VECTORS.mdmf), message(0x82, params([0x0b, [0xff]])), hex(VECTORS.sdmf));
+    const bytes = concatBytes(SEIZURE, hex(VECTORS.bad), SEIZURE, hex(VECTORS.mdmf), message(0x82, params([0x0b, [0xff]])), hex(VECTORS.sdmf));
     for (let i = 0; i < bytes.length; i += 7) port.stream.write(bytes.subarray(i, i + 7));
     await until(() => seen.received.length === 2 && seen.mwi.length === 1);
     expect(seen.received).toEqual([EXPECTED.mdmf, EXPECTED.sdmf]);
@@ -63,7 +64,7 @@ describe('SerialCallerIdSource (byte-source seam)', () => {
     const source = new SerialCallerIdSource({ path: 'x', baudRate: 1200, format: 'fsk-raw', idleMs: 30, openByteSource: port.open });
     const seen = record(source);
     await source.open();
-    port.stream.write(concat(Uint8Array.of(0x80, 0x30), hex(VECTORS.sdmf)));
+    port.stream.write(concatBytes(Uint8Array.of(0x80, 0x30), hex(VECTORS.sdmf)));
     await tick(10);
     expect(seen.received).toEqual([]); // still waiting for what the false start claims
     await until(() => seen.received.length === 1);

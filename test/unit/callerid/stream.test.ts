@@ -1,8 +1,9 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
+import { concatBytes } from '../../../drivers/common/bytes.js';
 import { FSK_BUFFER_BYTES, FskCallerIdStream, FskMessageScanner, TextCallerIdStream, TextLineSplitter } from '../../../drivers/callerid/stream.js';
 import type { CallerIdDecoderEvent } from '../../../drivers/callerid/types.js';
-import { EXPECTED, SEIZURE, VECTORS, ascii, concat, hex, message, params } from './vectors.js';
+import { EXPECTED, SEIZURE, VECTORS, ascii, hex, message, params } from './vectors.js';
 
 /** Feeds the chunks into a fresh scanner, ends the burst, returns every event. */
 function scan(chunks: Uint8Array[], endOfBurst = true): CallerIdDecoderEvent[] {
@@ -34,7 +35,7 @@ const bad = hex(VECTORS.bad);
 describe('FSK stream decoder', () => {
   it('decodes each vector after seizure and marks, split at every possible position', () => {
     for (const [bytes, expected] of [[sdmf, EXPECTED.sdmf], [mdmf, EXPECTED.mdmf], [mdmfPrivate, EXPECTED.mdmfPrivate]] as const) {
-      const burst = concat(SEIZURE, bytes);
+      const burst = concatBytes(SEIZURE, bytes);
       for (let cut = 0; cut <= burst.length; cut++) {
         expect(summary(scan(splitAt(burst, cut), false))).toEqual([expected]);
       }
@@ -49,7 +50,7 @@ describe('FSK stream decoder', () => {
   });
 
   it('decodes several messages in one chunk, in order, and rejects the bad vector between them', () => {
-    const all = concat(SEIZURE, sdmf, mdmf, bad, SEIZURE, mdmfPrivate, hex('06 03 42 42 42 31'));
+    const all = concatBytes(SEIZURE, sdmf, mdmf, bad, SEIZURE, mdmfPrivate, hex('06 03 42 42 42 31'));
     expect(summary(scan([all]))).toEqual([EXPECTED.sdmf, EXPECTED.mdmf, 'rejected:CALLERID_BAD_CHECKSUM', EXPECTED.mdmfPrivate, { messageWaiting: true }]);
     // and the same split at every position
     for (let cut = 0; cut <= all.length; cut++) {
@@ -59,7 +60,7 @@ describe('FSK stream decoder', () => {
 
   it('never reports a caller ID for the bad vector, however it is chunked', () => {
     for (let cut = 0; cut <= bad.length; cut++) {
-      const events = scan(splitAt(concat(SEIZURE, bad), cut));
+      const events = scan(splitAt(concatBytes(SEIZURE, bad), cut));
       expect(callerIds(events)).toEqual([]);
       expect(events.filter((e) => e.type === 'rejected').map((e) => e.type === 'rejected' && e.code)).toContain('CALLERID_BAD_CHECKSUM');
     }
@@ -67,7 +68,7 @@ describe('FSK stream decoder', () => {
 
   it('skips garbage before a message, including bytes that look like message starts', () => {
     const garbage = Uint8Array.of(0x00, 0x13, 0x80, 0x01, 0x04, 0x05, 0x06, 0x01, 0x82, 0x00, 0x7f, 0xfe);
-    const events = scan([concat(garbage, SEIZURE, mdmf)]);
+    const events = scan([concatBytes(garbage, SEIZURE, mdmf)]);
     expect(callerIds(events)).toEqual([EXPECTED.mdmf]);
     expect(events.filter((e) => e.type === 'rejected').length).toBeGreaterThanOrEqual(4); // each false start reported
     expect(events.at(-1)?.type).toBe('callerId');
@@ -75,7 +76,7 @@ describe('FSK stream decoder', () => {
 
   it('a false start whose length swallows the real message: found at the end of the burst', () => {
     // 80 30 claims 48 payload bytes; the SDMF vector's bytes still frame as parameters for a while
-    const chunk = concat(Uint8Array.of(0x80, 0x30), sdmf);
+    const chunk = concatBytes(Uint8Array.of(0x80, 0x30), sdmf);
     const scanner = new FskMessageScanner();
     expect(scanner.push(chunk)).toEqual([]); // waiting for the 51 bytes the false start claims
     const tail = scanner.endOfBurst();
@@ -87,7 +88,7 @@ describe('FSK stream decoder', () => {
 
   it('a false start that frames well but fails its checksum inside the real message: rescanning finds it', () => {
     // 80 05 | 99 03 [04 12 30] claims 8 bytes and ends 4 bytes into the SDMF message; its checksum fails
-    const events = scan([concat(Uint8Array.of(0x80, 0x05, 0x99, 0x03), sdmf)], false);
+    const events = scan([concatBytes(Uint8Array.of(0x80, 0x05, 0x99, 0x03), sdmf)], false);
     expect(summary(events)).toEqual(['rejected:CALLERID_BAD_CHECKSUM', EXPECTED.sdmf]);
     expect(events[0].bytes).toEqual(Uint8Array.of(0x80, 0x05, 0x99, 0x03, 0x04, 0x12, 0x30, 0x33));
   });
@@ -95,19 +96,19 @@ describe('FSK stream decoder', () => {
   it('resyncs after a bad checksum: the next message decodes', () => {
     const corrupted = Uint8Array.from(sdmf);
     corrupted[5] ^= 0x01;
-    expect(summary(scan([concat(corrupted, SEIZURE, mdmf)]))).toEqual(['rejected:CALLERID_BAD_CHECKSUM', EXPECTED.mdmf]);
+    expect(summary(scan([concatBytes(corrupted, SEIZURE, mdmf)]))).toEqual(['rejected:CALLERID_BAD_CHECKSUM', EXPECTED.mdmf]);
   });
 
   it('a truncated message is rejected at the end of the burst, never decoded', () => {
     for (let n = 1; n < mdmf.length; n++) {
-      const events = scan([concat(SEIZURE, mdmf.subarray(0, n))]);
+      const events = scan([concatBytes(SEIZURE, mdmf.subarray(0, n))]);
       expect(callerIds(events)).toEqual([]);
       expect(events.map((e) => e.type === 'rejected' && e.code)).toContain('CALLERID_TRUNCATED');
     }
   });
 
   it('a truncated message followed by a whole one: the whole one decodes', () => {
-    const events = scan([concat(mdmf.subarray(0, 6), SEIZURE.subarray(0, 4), mdmf)]);
+    const events = scan([concatBytes(mdmf.subarray(0, 6), SEIZURE.subarray(0, 4), mdmf)]);
     expect(callerIds(events)).toEqual([EXPECTED.mdmf]);
     expect(events[0].type).toBe('rejected');
   });
@@ -118,7 +119,7 @@ describe('FSK stream decoder', () => {
   });
 
   it('reports the bytes of what it decoded and rejected', () => {
-    const events = scan([concat(SEIZURE, bad, sdmf)]);
+    const events = scan([concatBytes(SEIZURE, bad, sdmf)]);
     expect(events[0]).toMatchObject({ type: 'rejected', code: 'CALLERID_BAD_CHECKSUM', bytes: bad });
     expect(events[1]).toMatchObject({ type: 'callerId', bytes: sdmf });
   });
@@ -132,7 +133,7 @@ describe('FSK stream decoder', () => {
     expect(scanner.buffered).toBeLessThan(258);
     expect(events.every((e) => e.type === 'rejected' || e.type === 'callerId' || e.type === 'messageWaiting')).toBe(true);
     // 258 seizure bytes end whatever false start was pending; the message after them decodes
-    expect(callerIds(scanner.push(concat(new Uint8Array(258).fill(0x55), sdmf))).at(-1)).toEqual(EXPECTED.sdmf);
+    expect(callerIds(scanner.push(concatBytes(new Uint8Array(258).fill(0x55), sdmf))).at(-1)).toEqual(EXPECTED.sdmf);
     expect(scanner.buffered).toBe(0);
   });
 
@@ -143,7 +144,7 @@ describe('FSK stream decoder', () => {
     const done = new Promise((resolve) => stream.on('end', resolve));
     const source = new PassThrough();
     source.pipe(stream);
-    const burst = concat(SEIZURE, mdmf, sdmf.subarray(0, 10));
+    const burst = concatBytes(SEIZURE, mdmf, sdmf.subarray(0, 10));
     source.write('noise as a string is read as latin1 bytes');
     for (const part of splitAt(burst, 3, 40, 41)) source.write(part);
     source.end();

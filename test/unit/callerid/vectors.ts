@@ -1,23 +1,15 @@
 // The caller-ID vectors of shared/reference/protocols.md, copied byte for byte, and small helpers.
 
+import { concatBytes } from '../../../drivers/common/bytes.js';
+
 /** Hex text (spaces allowed) to bytes. Deliberately independent of drivers/callerid/frame.ts parseHex. */
 export function hex(text: string): Uint8Array {
   const digits = text.replace(/\s+/g, '');
   return Uint8Array.from({ length: digits.length / 2 }, (_, i) => parseInt(digits.slice(2 * i, 2 * i + 2), 16));
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
-
 /** Channel seizure (0x55 bytes) and marks (0xFF) as a decoder chip may put them before a message. */
-export const SEIZURE = concat(new Uint8Array(30).fill(0x55), new Uint8Array(8).fill(0xff));
+export const SEIZURE = concatBytes(new Uint8Array(30).fill(0x55), new Uint8Array(8).fill(0xff));
 
 export const VECTORS = {
   /** SDMF 03/21 14:05 2125551234 */

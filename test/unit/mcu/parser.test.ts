@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { concatBytes } from '../../../drivers/common/bytes.js';
 import { crc16, encodeFrame, encodeFrameBody, cobsEncode, MAX_ENCODED_BODY, toHex, type McuFrame } from '../../../drivers/mcu/frame.js';
 import { FrameDecoder, McuFrameParser } from '../../../drivers/mcu/parser.js';
 import { seededRandom } from '../../support/mcu.js';
@@ -6,7 +7,6 @@ import { seededRandom } from '../../support/mcu.js';
 function frame(seq: number, payload: number[] | Uint8Array = [seq, 0, 0xff]): McuFrame {
   return { type: 0x21, seq, flags: 0, payload: Uint8Array.from(payload) };
 }
-const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
 const show = (frames: McuFrame[]) => frames.map((f) => `${f.type}/${f.seq}/${f.flags}/${toHex(f.payload)}`);
 
 function decodeAll(chunks: Uint8Array[]): { frames: McuFrame[]; decoder: FrameDecoder } {
@@ -19,7 +19,7 @@ function decodeAll(chunks: Uint8Array[]): { frames: McuFrame[]; decoder: FrameDe
 describe('FrameDecoder', () => {
   it('decodes several frames from one chunk, in order', () => {
     const input = [frame(1), frame(2, []), frame(3, new Uint8Array(300).fill(7))];
-    const { frames, decoder } = decodeAll([concat(...input.map(encodeFrame))]);
+    const { frames, decoder } = decodeAll([concatBytes(...input.map(encodeFrame))]);
     expect(show(frames)).toEqual(show(input));
     expect(decoder.stats.frames).toBe(3);
     expect(decoder.bufferedBytes).toBe(0);
@@ -27,7 +27,7 @@ describe('FrameDecoder', () => {
 
   it('decodes a pair of frames split at every position', () => {
     const input = [frame(10, [1, 0, 2, 0, 0, 3]), frame(11, new Uint8Array(260).fill(0))];
-    const bytes = concat(...input.map(encodeFrame));
+    const bytes = concatBytes(...input.map(encodeFrame));
     for (let cut = 0; cut <= bytes.length; cut++) {
       const { frames } = decodeAll([bytes.subarray(0, cut), bytes.subarray(cut)]);
       expect(show(frames)).toEqual(show(input));
@@ -44,7 +44,7 @@ describe('FrameDecoder', () => {
   it('resyncs after garbage: the frame after the next delimiter decodes', () => {
     const garbage = Uint8Array.from([0x13, 0x37, 0xff, 0x01, 0x02, 0x99]);
     // garbage without a delimiter of its own: the frame's leading 00 ends it
-    const { frames, decoder } = decodeAll([concat(garbage, encodeFrame(frame(1)), garbage, garbage, encodeFrame(frame(2)), garbage)]);
+    const { frames, decoder } = decodeAll([concatBytes(garbage, encodeFrame(frame(1)), garbage, garbage, encodeFrame(frame(2)), garbage)]);
     expect(show(frames)).toEqual(show([frame(1), frame(2)]));
     expect(decoder.stats.droppedBytes).toBe(3 * garbage.length);
     // the trailing garbage is held as an unfinished frame, bounded
@@ -54,7 +54,7 @@ describe('FrameDecoder', () => {
   it('drops a frame with a bad CRC and counts it, keeping its neighbours', () => {
     const bad = encodeFrame(frame(2));
     bad[2] ^= 0x01; // the type byte: still valid COBS, wrong CRC
-    const { frames, decoder } = decodeAll([concat(encodeFrame(frame(1)), bad, encodeFrame(frame(3)))]);
+    const { frames, decoder } = decodeAll([concatBytes(encodeFrame(frame(1)), bad, encodeFrame(frame(3)))]);
     expect(show(frames)).toEqual(show([frame(1), frame(3)]));
     expect(decoder.stats.crcErrors).toBe(1);
     expect(decoder.stats.frames).toBe(2);
@@ -63,7 +63,7 @@ describe('FrameDecoder', () => {
   it('counts invalid COBS and too-short bodies separately', () => {
     const shortBody = Uint8Array.from([0, ...cobsEncode(Uint8Array.of(0x21, 1, 0)), 0]);
     const badCobs = Uint8Array.from([0, 0x09, 0x01, 0x02, 0]);
-    const { frames, decoder } = decodeAll([concat(shortBody, badCobs, encodeFrame(frame(4)))]);
+    const { frames, decoder } = decodeAll([concatBytes(shortBody, badCobs, encodeFrame(frame(4)))]);
     expect(show(frames)).toEqual(show([frame(4)]));
     expect(decoder.stats).toMatchObject({ shortFrames: 1, cobsErrors: 1, crcErrors: 0, frames: 1 });
   });
@@ -109,7 +109,7 @@ describe('McuFrameParser (Transform)', () => {
       parts.push(encodeFrame(f));
       if (rnd() < 0.3) parts.push(Uint8Array.from({ length: 1 + Math.floor(rnd() * 20) }, () => 1 + Math.floor(rnd() * 255)));
     }
-    const bytes = concat(...parts);
+    const bytes = concatBytes(...parts);
     const parser = new McuFrameParser();
     const out: McuFrame[] = [];
     parser.on('data', (f: McuFrame) => out.push(f));

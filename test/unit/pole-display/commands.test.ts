@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import { concatBytes } from '../../../drivers/common/bytes.js';
 import {
   brightness,
   checkGeometry,
-  concat,
   cursorDisplay,
   encodeInit,
   encodePc437,
@@ -94,7 +94,7 @@ describe('Epson customer-display commands', () => {
     }
   });
 
-  it('concat joins parts in order', () => {
-    expect(hex(concat([Uint8Array.of(1), Uint8Array.of(), Uint8Array.of(2, 3)]))).toBe('01 02 03');
+  it('concatBytes joins parts in order', () => {
+    expect(hex(concatBytes(Uint8Array.of(1), Uint8Array.of(), Uint8Array.of(2, 3)))).toBe('01 02 03');
   });
 });

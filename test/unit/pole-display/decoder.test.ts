@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { concat, encodeInit, encodeScreen, fitLines } from '../../../drivers/pole-display/commands.js';
+import { concatBytes } from '../../../drivers/common/bytes.js';
+import { encodeInit, encodeScreen, fitLines } from '../../../drivers/pole-display/commands.js';
 import { PoleDisplayDecoder } from '../../../drivers/pole-display/decoder.js';
 import { seededRandom } from '../../support/random.js';
 
@@ -9,7 +10,7 @@ const geometry = { columns: 20, rows: 2 };
 
 describe('PoleDisplayDecoder', () => {
   it('shows what init + screen bytes say, also when fed one byte at a time', () => {
-    const wire = concat([encodeInit({ brightness: 3 }), encodeScreen(['TOTAL 36.00', 'Café £2 王'], geometry)]);
+    const wire = concatBytes(encodeInit({ brightness: 3 }), encodeScreen(['TOTAL 36.00', 'Café £2 王'], geometry));
     const whole = new PoleDisplayDecoder(geometry);
     whole.write(wire);
     const trickle = new PoleDisplayDecoder(geometry);
@@ -25,7 +26,7 @@ describe('PoleDisplayDecoder', () => {
 
   it('a later screen overwrites every cell of the earlier one', () => {
     const d = new PoleDisplayDecoder(geometry);
-    d.write(concat([encodeInit(), encodeScreen(['A LONG FIRST LINE!!!', 'SECOND LINE TOO'], geometry)]));
+    d.write(concatBytes(encodeInit(), encodeScreen(['A LONG FIRST LINE!!!', 'SECOND LINE TOO'], geometry)));
     d.write(encodeScreen(['short'], geometry));
     expect(d.screen()).toEqual(['short               ', '                    ']);
   });
@@ -78,7 +79,7 @@ describe('PoleDisplayDecoder', () => {
       d.write(garbage);
       expect(d.screen().map((r) => r.length)).toEqual(Array(geo.rows).fill(geo.columns));
       const lines = Array.from({ length: Math.floor(rnd() * 5) }, () => pick(texts));
-      d.write(concat([encodeInit(), encodeScreen(lines, geo)]));
+      d.write(concatBytes(encodeInit(), encodeScreen(lines, geo)));
       expect(d.screen()).toEqual(fitLines(lines, geo));
     }
   });

@@ -3,8 +3,9 @@
 
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { SerialPortMock } from 'serialport';
+import { concatBytes } from '../../../drivers/common/bytes.js';
 import { DriverError } from '../../../drivers/common/errors.js';
-import { concat, encodeInit, encodeScreen } from '../../../drivers/pole-display/commands.js';
+import { encodeInit, encodeScreen } from '../../../drivers/pole-display/commands.js';
 import { PoleDisplayDecoder } from '../../../drivers/pole-display/decoder.js';
 import { SerialPoleDisplay, matchesPort, type PortInfo, type SerialPoleDisplayOptions } from '../../../drivers/pole-display/serial.js';
 import type { PoleDisplayEvents } from '../../../drivers/pole-display/types.js';
@@ -110,7 +111,7 @@ describe('SerialPoleDisplay (mock binding, fake time)', () => {
     expect(r.events).toEqual(['connected /dev/ttyUSB0']);
     expect(r.opened).toHaveLength(1);
     // init, then a blank screen (whatever was left on the display is overwritten)
-    expect(Buffer.from(r.opened[0].recording)).toEqual(Buffer.from(concat([encodeInit(), encodeScreen([], r.display)])));
+    expect(Buffer.from(r.opened[0].recording)).toEqual(Buffer.from(concatBytes(encodeInit(), encodeScreen([], r.display))));
 
     await r.display.show(['TOTAL 36.00', 'THANK YOU']);
     expect(screenOf(r.opened[0])).toEqual(['TOTAL 36.00         ', 'THANK YOU           ']);

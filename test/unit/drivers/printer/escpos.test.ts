@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import { concatBytes } from '../../../../drivers/common/bytes.js';
 import { DriverError } from '../../../../drivers/common/errors.js';
 import {
-  cjkLine, cjkModeOff, cjkModeOn, concat, cut, drawerKick, encodeText, feedLines, initialize, realtimeStatusRequest, selectCodeTable, toHex,
+  cjkLine, cjkModeOff, cjkModeOn, cut, drawerKick, encodeText, feedLines, initialize, realtimeStatusRequest, selectCodeTable, toHex,
 } from '../../../../drivers/printer/escpos.js';
 
 const hex = (b: Uint8Array): string => toHex(b);
@@ -52,6 +53,6 @@ describe('ESC/POS command builder', () => {
   it('a CJK line is mode on, text, LF, mode off', () => {
     expect(hex(cjkLine('测试'))).toBe('1c 26 b2 e2 ca d4 0a 1c 2e');
     expect(hex(cjkLine('한국', 'euc-kr'))).toBe('1c 26 1b 52 0d c7 d1 b1 b9 0a 1c 2e');
-    expect(hex(concat(initialize(), cut()))).toBe('1b 40 1d 56 00');
+    expect(hex(concatBytes(initialize(), cut()))).toBe('1b 40 1d 56 00');
   });
 });
