@@ -95,9 +95,6 @@ export function createDrivers(board: Board, clock: Clock, log: Logger): { driver
     : sc.driver === 'sim' ? (sims.scanner = simScanner())
     : new HidrawBarcodeScanner({ match: sc.match, timer: clock });
   const pd = board.poleDisplay ?? { driver: 'none' };
-  if (pd.driver === 'serial' && (pd.path === undefined) === (pd.match === undefined)) {
-    throw new DesklineError('BOARD_INVALID', `board '${board.id}': poleDisplay needs exactly one of path (a fixed serial port) and match (USB-serial adapters by VID/PID)`);
-  }
   const poleDisplay = pd.driver === 'none' ? null
     : pd.driver === 'sim' ? (sims.poleDisplay = new SimPoleDisplay({ columns: pd.columns, rows: pd.rows }))
     : new SerialPoleDisplay({ path: pd.path, match: pd.match, baudRate: pd.baudRate, columns: pd.columns, rows: pd.rows, timer: clock, log: log.child({ ns: 'pole-display' }) });

@@ -51,11 +51,21 @@ export async function loadBoard(id: string, dir = defaultBoardDir()): Promise<Bo
     for (const [key, value] of Object.entries(layer)) merged[key] = key === 'display' ? mergeLayers(merged[key], value) : value;
   }
   merged.id = id;
-  const errors = [...Value.Errors(BoardSchema, merged)];
+  const errors = [...Value.Errors(BoardSchema, merged)].map((e) => ({ path: e.path, message: e.message }));
+  if (errors.length === 0) errors.push(...crossFieldErrors(merged as Board));
   if (errors.length > 0) {
     throw new DesklineError('BOARD_INVALID', `${join(dir, `${id}.json`)} is invalid:\n${errors.map((e) => `  ${e.path || '/'}: ${e.message}`).join('\n')}`);
   }
   return merged as Board;
+}
+
+/** What the schema cannot say of one field alone. */
+function crossFieldErrors(board: Board): Array<{ path: string; message: string }> {
+  const pole = board.poleDisplay;
+  if (pole?.driver === 'serial' && (pole.path === undefined) === (pole.match === undefined)) {
+    return [{ path: '/poleDisplay', message: 'give exactly one of path (a fixed serial port) and match (USB-serial adapters by VID/PID)' }];
+  }
+  return [];
 }
 
 /**

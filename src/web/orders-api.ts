@@ -56,8 +56,6 @@ export interface OrderApiError {
   field?: string;
 }
 
-export { MAX_ORDER_BODY_BYTES };
-
 /** numbers an order is filed under (the orders service's rule), and names as the caller panel shows them */
 const NUMBER = /^\+?[0-9*#]{1,32}$/;
 const MAX_NAME = 100;
@@ -146,7 +144,6 @@ export interface OrdersApiDeps {
 const send = (reply: FastifyReply, e: OrderApiError) => reply.code(e.status).send({ error: e.error, message: e.message, ...(e.field ? { field: e.field } : {}) });
 const unavailable: OrderApiError = { status: 503, error: 'ORDERS_UNAVAILABLE', message: 'orders are not available on this phone' };
 
-/** Registers /api/orders/* (in its own fastify scope: its error handler answers in the { error, message } shape). */
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6. */
 export function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
@@ -154,6 +151,7 @@ export function isLoopback(address: string | undefined): boolean {
   return v4 === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
 }
 
+/** Registers /api/orders/* (in its own fastify scope: its error handler answers in the { error, message } shape). */
 export async function registerOrdersApi(app: FastifyInstance, deps: OrdersApiDeps): Promise<void> {
   await app.register(async (scope) => {
     scope.addHook('onRequest', async (request, reply) => {

@@ -51,6 +51,17 @@ describe('boards', () => {
     await expect(loadBoard('bad', dir)).rejects.toMatchObject({ code: 'BOARD_INVALID', message: expect.stringMatching(/\/display\/width[\s\S]*\/callerId/) });
   });
 
+  it('a serial pole display needs exactly one of a fixed path and a VID/PID match', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'boards-'));
+    const pole = { driver: 'serial', baudRate: 9600, columns: 20, rows: 2 };
+    for (const [name, extra] of [['neither', {}], ['both', { path: '/dev/ttyS1', match: [{ vendorId: 0x0403 }] }]] as const) {
+      writeFileSync(join(dir, `${name}.json`), JSON.stringify({ extends: 'sim', poleDisplay: { ...pole, ...extra } }));
+      await expect(loadBoard(name, dir)).rejects.toMatchObject({ code: 'BOARD_INVALID', message: expect.stringMatching(/\/poleDisplay: give exactly one of path .* and match/) });
+    }
+    writeFileSync(join(dir, 'path.json'), JSON.stringify({ extends: 'sim', poleDisplay: { ...pole, path: '/dev/ttyS1' } }));
+    await expect(loadBoard('path', dir)).resolves.toMatchObject({ poleDisplay: { path: '/dev/ttyS1' } });
+  });
+
   it('a path to a board file of its own is loaded, and it may extend a board of the project', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'boards-'));
     const path = join(dir, 'rig.json');
