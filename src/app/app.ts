@@ -210,7 +210,7 @@ export function createApp(options: AppOptions): App {
     printJobs: () => printing.jobs(),
     // the Orders panel: the orders service is built right below (these run only once requests come)
     orders: {
-      catalog: () => ({ currency: config.orders.currency, items: config.orders.catalog }),
+      catalog: () => orders.catalog(),
       place: (request) => orders.createOrder(request),
       print: (orderId) => orders.printOrder(orderId, 'web'),
     },
