@@ -3,10 +3,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { DriverError } from '../../../drivers/common/errors.js';
 import { MAX_INPUT_BYTES, type HidBackendDevice } from '../../../drivers/hid/backend.js';
+import { HidDescriptorError } from '../../../drivers/hid/descriptor.js';
 import { HidDeviceWatcher } from '../../../drivers/hid/watcher.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeHidBackend } from '../../support/hid-backend.js';
-import { loadDescriptor } from './fixtures.js';
+import { hex, loadDescriptor } from './fixtures.js';
 
 const SPEAKERPHONE: HidBackendDevice = { path: '/dev/hidraw3', vendorId: 0x1234, productId: 0x5678, usagePage: 0x0b, usage: 0x05, product: 'Desk Speakerphone' };
 const DESCRIPTOR = loadDescriptor('speakerphone');
@@ -17,7 +18,7 @@ afterEach(async () => {
 });
 
 /** A watcher of usage page 0x0B whose probe accepts every device unless `refuse` says otherwise; `seen` records its callbacks. */
-function watch(backend: FakeHidBackend, clock: FakeClock, refuse: (path: string) => boolean = () => false) {
+function watch(backend: FakeHidBackend, clock: FakeClock, refuse: (path: string) => boolean = () => false, onError: (error: DriverError) => void = () => {}) {
   const seen: string[] = [];
   const watcher = new HidDeviceWatcher<{ collections: number }>({
     match: [{ usagePage: 0x0b }],
@@ -28,7 +29,10 @@ function watch(backend: FakeHidBackend, clock: FakeClock, refuse: (path: string)
     attached: (device) => seen.push(`attached ${device.path}`),
     report: (device, data) => seen.push(`${device.path} report ${data.length} bytes`),
     detached: (device) => seen.push(`detached ${device.path}`),
-    error: (path, error) => seen.push(`error ${path ?? '-'} ${error.code}`),
+    error: (path, error) => {
+      seen.push(`error ${path ?? '-'} ${error.code}`);
+      onError(error);
+    },
   });
   watchers.push(watcher as HidDeviceWatcher<unknown>);
   return { watcher, seen };
@@ -54,6 +58,26 @@ describe('HidDeviceWatcher', () => {
     backend.plug(SPEAKERPHONE, DESCRIPTOR);
     await watcher.rescan();
     expect(seen).toEqual(['error - DRIVER_IO', 'attached /dev/hidraw3']);
+  });
+
+  it('reports a malformed descriptor once, as the parser\'s typed error, and reads it again when the device comes back', async () => {
+    const backend = new FakeHidBackend();
+    backend.plug(SPEAKERPHONE, hex('05 0B 09 05 A1 01 09 20 75 01 95 01 81 02')); // End Collection missing
+    const clock = new FakeClock();
+    const errors: unknown[] = [];
+    const { watcher, seen } = watch(backend, clock, () => false, (error) => errors.push(error));
+    await watcher.open();
+    clock.advance(1000);
+    await watcher.rescan();
+    expect(seen).toEqual(['error /dev/hidraw3 DRIVER_INVALID_ARGUMENT']);
+    expect(errors[0]).toBeInstanceOf(HidDescriptorError);
+
+    backend.unplug('/dev/hidraw3');
+    await watcher.rescan();
+    backend.plug(SPEAKERPHONE, DESCRIPTOR);
+    await watcher.rescan();
+    expect(seen).toEqual(['error /dev/hidraw3 DRIVER_INVALID_ARGUMENT', 'attached /dev/hidraw3']);
+    expect(backend.descriptorReads).toEqual(['/dev/hidraw3', '/dev/hidraw3']);
   });
 
   it('reports a device that cannot be opened once, as DRIVER_OPEN_FAILED, and tries again when it comes back', async () => {
